@@ -1,0 +1,29 @@
+"""Settings of the pipeline stages, read from the environment (prefix ``REIMBURSE_``).
+
+The API's settings (``api.settings``) add database and OA settings on top; the pipeline never reads them.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PipelineSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REIMBURSE_", extra="ignore")
+
+    ocr_backend: str = "rapidocr"
+    ocr_threads: int = 2
+    # Input limits: a file past these is refused with a clear error, never half-read.
+    max_file_bytes: int = 30 * 1024 * 1024
+    max_image_pixels: int = 60_000_000
+    max_pdf_pages: int = 20
+    pdf_render_scale: float = 3.0
+    # Cost attribution: below this probability the model abstains and a human decides.
+    abstain_threshold: float = 0.6
+    model_dir: Path | None = None  # None = the artefacts shipped in models/artefacts
+
+
+@lru_cache(maxsize=1)
+def get_pipeline_settings() -> PipelineSettings:
+    return PipelineSettings()
