@@ -4,6 +4,10 @@
 ``Extraction`` with ``error`` set to a message fit for the user, so a batch goes on with the next file.
 Programming errors (bugs) still raise. The stages are plain calls in a fixed order:
 ingest -> read -> extract (+ validate). Attribution and checks happen later, per claim.
+
+A ZIP bundle (e.g. the tax platform's 发票批量下载 zip) is unpacked with zip-bomb limits and each member runs
+through the same stages; the same invoice found in several formats (XML, OFD, PDF, image) is kept once, from
+the most trusted format (DOMAIN §5: XML > OFD > PDF > image).
 """
 
 from __future__ import annotations
@@ -16,28 +20,73 @@ from pipeline.errors import PipelineError
 from pipeline.extract import extract_invoices
 from pipeline.ingest import ingest_bytes
 from pipeline.readers import read_document
-from pipeline.types import Extraction
+from pipeline.readers.safezip import iter_bundle
+from pipeline.types import DocType, Extraction, FieldSource, Invoice, SourceDocument
+
+# Lower is more trusted: the source of an invoice's number tells which format it was read from.
+_TRUST = {FieldSource.XML: 0, FieldSource.OFD: 1, FieldSource.QR: 2, FieldSource.TEXT_LAYER: 2, FieldSource.OCR: 3}
+
+
+def _trust(inv: Invoice) -> int:
+    fv = inv.fields.get("invoice_number")
+    return _TRUST.get(fv.source, 4) if fv else 5
+
+
+def merge_same_invoices(invoices: list[Invoice]) -> list[Invoice]:
+    """One invoice per business key, from the most trusted format; invoices without a key are all kept."""
+    best: dict[str, Invoice] = {}
+    order: list[str | Invoice] = []
+    for inv in invoices:
+        key = inv.business_key
+        if key is None:
+            order.append(inv)
+        elif key not in best:
+            best[key] = inv
+            order.append(key)
+        elif _trust(inv) < _trust(best[key]):
+            best[key] = inv
+    return [best[item] if isinstance(item, str) else item for item in order]
+
+
+def _extract_document(doc: SourceDocument, settings: PipelineSettings, timings: dict[str, float],
+                      warnings: list[str]) -> list[Invoice]:
+    if doc.doc_type is DocType.ZIP:
+        return _extract_bundle(doc.data, doc.name, settings, timings, warnings)
+    read = read_document(doc, settings)
+    for stage, seconds in read.timings.items():
+        timings[f"read.{stage}"] = timings.get(f"read.{stage}", 0.0) + seconds
+    warnings.extend(read.warnings)
+    t0 = time.perf_counter()
+    invoices = extract_invoices(read)
+    timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - t0
+    return invoices
+
+
+def _extract_bundle(data: bytes, name: str, settings: PipelineSettings, timings: dict[str, float],
+                    warnings: list[str]) -> list[Invoice]:
+    invoices: list[Invoice] = []
+    for member, content in iter_bundle(data, what=f"zip file {name!r}"):
+        try:
+            invoices.extend(_extract_document(ingest_bytes(member, content, settings), settings, timings, warnings))
+        except PipelineError as exc:  # one bad member does not sink the bundle
+            warnings.append(f"{member}: {exc}")
+    return merge_same_invoices(invoices)
 
 
 def extract_bytes(name: str, data: bytes, settings: PipelineSettings | None = None) -> Extraction:
     settings = settings or get_pipeline_settings()
     timings: dict[str, float] = {}
+    warnings: list[str] = []
     started = time.perf_counter()
     try:
         doc = ingest_bytes(name, data, settings)
-        timings["ingest"] = time.perf_counter() - started
-        read = read_document(doc, settings)
-        timings.update({f"read.{k}": v for k, v in read.timings.items()})
-        t0 = time.perf_counter()
-        invoices = extract_invoices(read)
-        timings["extract"] = time.perf_counter() - t0
+        invoices = _extract_document(doc, settings, timings, warnings)
     except PipelineError as exc:
-        return Extraction(document_name=name, sha256=None, error=str(exc), timings=timings)
+        return Extraction(document_name=name, sha256=None, error=str(exc), warnings=warnings, timings=timings)
     timings["total"] = time.perf_counter() - started
-    result = Extraction(document_name=name, sha256=doc.sha256, invoices=invoices,
-                        warnings=list(read.warnings), timings=timings)
+    result = Extraction(document_name=name, sha256=doc.sha256, invoices=invoices, warnings=warnings, timings=timings)
     if not invoices:
-        result.error = "no invoice found in this file" + (f" ({'; '.join(read.warnings)})" if read.warnings else "")
+        result.error = "no invoice found in this file" + (f" ({'; '.join(warnings)})" if warnings else "")
     return result
 
 

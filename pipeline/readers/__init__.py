@@ -1,8 +1,9 @@
 """Readers: a ``SourceDocument`` in, a ``ReadResult`` (pages of text lines, QR codes, structured keys) out.
 
 Contract: ``read_document(doc, settings=None)`` dispatches on ``doc.doc_type`` to the reader registered for it
-(``register_reader(doc_type, reader)``; images, PDFs, OFD and e-invoice XML are built in). Types without a
-reader yet (ZIP bundles) raise ``UnsupportedDocument`` with a message saying so. Readers raise only ``pipeline.errors`` for bad input.
+(``register_reader(doc_type, reader)``; images, PDFs, OFD and e-invoice XML are built in). ZIP bundles hold
+several documents and are unpacked by ``pipeline.runner``, not read here; asked for one, this raises
+``UnsupportedDocument``. Readers raise only ``pipeline.errors`` for bad input.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ _READERS: dict[DocType, Reader] = {
 }
 
 _NOT_YET = {
-    DocType.ZIP: "zip archives are not supported yet; please upload the files inside it one by one",
+    DocType.ZIP: "a zip bundle holds several documents: unpack it with pipeline.runner.extract_bytes",
 }
 
 

@@ -11,7 +11,7 @@ def _doc(doc_type: DocType) -> SourceDocument:
 
 
 @pytest.mark.parametrize(("doc_type", "message"), [
-    (DocType.ZIP, "zip archives are not supported yet"),
+    (DocType.ZIP, "a zip bundle holds several documents"),
 ])
 def test_types_without_a_reader_get_a_clear_message(doc_type, message):
     with pytest.raises(UnsupportedDocument, match=message):

@@ -1,0 +1,364 @@
+"""Business operations on the database, shared by the HTTP routes, the CLI and the demo.
+
+Each function takes an open ``Session``, does its work and commits (or raises, leaving nothing half-written):
+
+* ``load_org(session, org)``: upsert the company and employees of an org file (``samples/org/company.yaml`` shape).
+* ``upload_files(session, employee_no, files, storage_dir=)``: store each file (content-addressed under
+  ``storage_dir``), extract its invoices, classify each, keep them as ``InvoiceRecord`` rows. Uploading the same
+  bytes again returns the earlier result. A file that cannot be read gives an ``UploadedFile`` with ``error``.
+* ``create_claim(session, employee_no, invoice_ids, reason)``: a draft claim of the employee's own free invoices,
+  with lines, total, 大写 and the policy findings (``pipeline.policy.check_invoices``).
+* ``submit_claim(session, claim_id, actor)``: re-runs the checks (the other claims may have changed); refuses with
+  ``ClaimBlocked`` when a finding blocks; otherwise, in one transaction, draft -> submitted -> pending_approval,
+  the audit rows, the invoice-ledger locks and the outbox message carrying the canonical 报销单.
+* ``apply_oa_decision(session, decision)``: the OA's verdict. Idempotent: a repeat changes nothing; a verdict
+  contradicting an earlier one is ignored and noted in the audit log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, delete, select
+
+from api.columns import utcnow
+from api.document import DOC_TOPIC, claim_document
+from api.errors import ClaimBlocked, Conflict, InvalidRequest, NotFound
+from api.settings import get_settings
+from api.tables import (
+    AuditLog, Claim, ClaimLine, Company, Employee, FindingRecord, InvoiceLedger, InvoiceRecord, OutboxMessage,
+    StoredFile,
+)
+from models import category
+from pipeline import policy, runner, serialize
+from pipeline.claim import RELEASED_STATES, ClaimState, claim_total, is_terminal, total_upper, transition
+from pipeline.errors import DocumentTooLarge, PipelineError
+from pipeline.ingest import ingest_bytes
+from pipeline.sync.base import OaDecision
+from pipeline.types import Invoice, InvoiceKind, Severity
+
+ZERO = Decimal("0.00")
+CHINA_TZ = timezone(timedelta(hours=8), "CST")  # no daylight saving in China, so a fixed offset is exact
+
+# ---------------------------------------------------------------- organisation
+
+
+def read_org_file(path: Path) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def load_org(session: Session, org: dict[str, Any]) -> Company:
+    spec = org["company"]
+    company = session.exec(select(Company).where(Company.name == spec["legal_name"])).first()
+    if company is None:
+        company = Company(name=spec["legal_name"], tax_id=str(spec["tax_id"]))
+        session.add(company)
+    company.tax_id = str(spec["tax_id"])
+    session.flush()
+    departments = {d["code"]: d for d in org.get("departments", [])}
+    for spec in org.get("employees", []):
+        employee = session.exec(select(Employee).where(Employee.emp_no == spec["emp_no"])).first()
+        if employee is None:
+            employee = Employee(emp_no=spec["emp_no"], name=spec["name"], department=spec["department"],
+                                company_id=company.id)
+            session.add(employee)
+        dept = departments.get(spec["department"], {})
+        employee.name, employee.department, employee.company_id = spec["name"], spec["department"], company.id
+        employee.department_name = dept.get("name")
+        employee.grade = spec.get("grade")
+        employee.cost_center = spec.get("cost_center") or dept.get("cost_center")
+    session.commit()
+    session.refresh(company)
+    return company
+
+
+def get_employee(session: Session, emp_no: str) -> Employee:
+    employee = session.exec(select(Employee).where(Employee.emp_no == emp_no)).first()
+    if employee is None:
+        raise NotFound(f"no employee {emp_no!r}")
+    return employee
+
+
+def get_claim(session: Session, claim_id: int, *, for_update: bool = False) -> Claim:
+    claim = session.get(Claim, claim_id, with_for_update=for_update)
+    if claim is None:
+        raise NotFound(f"no claim {claim_id}")
+    return claim
+
+
+# ---------------------------------------------------------------- uploads
+
+
+@dataclass
+class UploadedFile:
+    name: str
+    sha256: str
+    size: int
+    media_type: str | None
+    file: StoredFile | None = None  # None when the file was refused before storing (unsupported type)
+    invoices: list[InvoiceRecord] = field(default_factory=list)
+    error: str | None = None
+
+
+def _store_bytes(storage_dir: Path, sha256: str, data: bytes) -> str:
+    relative = Path(sha256[:2]) / sha256
+    target = storage_dir / relative
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    return relative.as_posix()
+
+
+def _classify(model: Any, inv: Invoice) -> Any:
+    items = [item.name for item in inv.items]
+    return model.classify(inv.get("seller_name"), items, kind=inv.kind, amount=inv.total)
+
+
+def upload_files(session: Session, employee_no: str, files: Sequence[tuple[str, bytes]], *,
+                 storage_dir: Path | None = None, max_file_bytes: int | None = None) -> list[UploadedFile]:
+    """``storage_dir`` and ``max_file_bytes`` default to the settings'; each file is committed when done."""
+    settings = get_settings()
+    storage_dir = settings.storage_dir if storage_dir is None else storage_dir
+    max_file_bytes = settings.max_upload_bytes if max_file_bytes is None else max_file_bytes
+    for name, data in files:
+        if len(data) > max_file_bytes:
+            raise DocumentTooLarge(f"{name} is larger than the {max_file_bytes / 2**20:g} MB upload limit")
+    employee = get_employee(session, employee_no)
+    model = category.load_model()
+    return [_upload_one(session, employee, model, storage_dir, Path(name).name, data) for name, data in files]
+
+
+def _upload_one(session: Session, employee: Employee, model: Any, storage_dir: Path, name: str,
+                data: bytes) -> UploadedFile:
+    sha256 = hashlib.sha256(data).hexdigest()
+    result = UploadedFile(name=name, sha256=sha256, size=len(data), media_type=None)
+    stored = session.exec(select(StoredFile).where(StoredFile.employee_id == employee.id,
+                                                   StoredFile.sha256 == sha256)).first()
+    if stored is not None and stored.invoices:  # done before; a failed file is tried again (the cause may be gone)
+        result.file, result.media_type, result.invoices = stored, stored.media_type, list(stored.invoices)
+        return result
+    try:
+        result.media_type = ingest_bytes(name, data).media_type
+    except PipelineError as exc:  # empty, too large or not a document type we read: not worth keeping
+        result.error = str(exc)
+        return result
+    extraction = runner.extract_bytes(name, data)
+    if stored is None:
+        stored = StoredFile(sha256=sha256, name=name, media_type=result.media_type, size=len(data),
+                            path=_store_bytes(storage_dir, sha256, data), employee_id=employee.id)
+        session.add(stored)
+    stored.extraction_error = None if extraction.invoices else extraction.error
+    for inv in extraction.invoices:
+        c = _classify(model, inv)
+        stored.invoices.append(InvoiceRecord(
+            kind=inv.kind.value, business_key=inv.business_key, total=inv.total, category=c.category,
+            category_confidence=c.confidence, abstained=c.abstained, model_version=c.model_version,
+            data=serialize.invoice_to_json(inv, c)))
+    session.commit()
+    session.refresh(stored)
+    result.file, result.invoices, result.error = stored, list(stored.invoices), stored.extraction_error
+    return result
+
+
+# ---------------------------------------------------------------- claims
+
+
+def _audit(session: Session, claim: Claim, from_state: ClaimState | None, to_state: ClaimState, actor: str,
+           detail: str | None = None) -> None:
+    session.add(AuditLog(claim_id=claim.id, from_state=from_state, to_state=to_state, actor=actor, detail=detail))
+
+
+def _move(session: Session, claim: Claim, target: ClaimState, actor: str, detail: str | None = None) -> None:
+    previous = claim.state
+    claim.state = transition(previous, target)
+    claim.updated_at = utcnow()
+    _audit(session, claim, previous, target, actor, detail)
+
+
+def _assign_doc_no(session: Session, claim: Claim) -> None:
+    """BX + the China date + the claim id: unique without a counter that concurrent requests would race for."""
+    session.add(claim)
+    session.flush()
+    claim.doc_no = f"BX{claim.created_at.astimezone(CHINA_TZ):%Y%m%d}{claim.id:06d}"
+
+
+def other_claim_holding(session: Session, business_key: str, exclude_claim_id: int | None) -> str | None:
+    """The doc_no of another live (not rejected/withdrawn) claim, of any employee, holding this invoice."""
+    query = (select(Claim.doc_no).join(InvoiceRecord, col(InvoiceRecord.claim_id) == Claim.id)
+             .where(InvoiceRecord.business_key == business_key, col(Claim.state).not_in(RELEASED_STATES)))
+    if exclude_claim_id is not None:
+        query = query.where(Claim.id != exclude_claim_id)
+    return session.exec(query.limit(1)).first()
+
+
+def _company_info(company: Company) -> policy.CompanyInfo:
+    return policy.CompanyInfo(legal_name=company.name, tax_id=company.tax_id)
+
+
+def _run_checks(session: Session, claim: Claim) -> list[FindingRecord]:
+    """Replace the claim's findings by a fresh run of the policy rules over its invoices."""
+    session.exec(delete(FindingRecord).where(col(FindingRecord.claim_id) == claim.id))
+    records = list(claim.attachments)
+    invoices = [serialize.invoice_from_json(r.data) for r in records]
+    record_by_key = {}
+    for r in records:
+        record_by_key.setdefault(r.business_key, r)
+    found = policy.check_invoices(invoices, _company_info(claim.employee.company),
+                                  lambda key: other_claim_holding(session, key, claim.id))
+    rows = []
+    for f in found:
+        record = record_by_key.get(f.invoice_key) if f.invoice_key else None
+        rows.append(FindingRecord(claim_id=claim.id, invoice_id=record.id if record else None, rule_id=f.rule_id,
+                                  severity=f.severity.value, message_zh=f.message_zh, message_en=f.message_en,
+                                  evidence=dict(f.evidence), suggested_amount=f.suggested_amount))
+    session.add_all(rows)
+    session.flush()
+    session.expire(claim, ["findings"])
+    return rows
+
+
+def _attach(session: Session, claim: Claim, invoice_ids: Sequence[int]) -> None:
+    """Put free invoices on the claim; a conditional UPDATE, so a concurrent claim cannot take them too."""
+    attached = session.exec(update(InvoiceRecord)
+                            .where(col(InvoiceRecord.id).in_(invoice_ids), col(InvoiceRecord.claim_id).is_(None))
+                            .values(claim_id=claim.id)).rowcount
+    if attached != len(invoice_ids):
+        session.rollback()
+        raise Conflict("an invoice was just put on another claim; reload and try again")
+    session.expire(claim, ["attachments"])
+
+
+def create_claim(session: Session, employee_no: str, invoice_ids: Sequence[int], reason: str) -> Claim:
+    employee = get_employee(session, employee_no)
+    if len(set(invoice_ids)) != len(invoice_ids):
+        raise InvalidRequest("an invoice id is listed twice")
+    if not reason.strip():
+        raise InvalidRequest("a claim needs a reason (事由)")
+    records = session.exec(select(InvoiceRecord).join(StoredFile)
+                           .where(col(InvoiceRecord.id).in_(invoice_ids), StoredFile.employee_id == employee.id)).all()
+    missing = sorted(set(invoice_ids) - {r.id for r in records})
+    if missing:
+        raise NotFound(f"no invoice {missing} uploaded by employee {employee_no}")
+    taken = [r for r in records if r.claim_id is not None]
+    if taken:
+        raise Conflict(f"invoice {taken[0].id} is already on claim {session.get(Claim, taken[0].claim_id).doc_no}")
+    records.sort(key=lambda r: invoice_ids.index(r.id))
+    counted = [r for r in records if r.kind != InvoiceKind.TRIP_TABLE.value]
+    if not counted:
+        raise InvalidRequest("a claim needs at least one invoice that is not only a trip table (行程单)")
+    # An unreadable total counts as 0.00 here; rule R4 blocks the claim until someone fixes it.
+    lines = [ClaimLine(line_no=n, invoice_id=r.id, amount=r.total if r.total is not None else ZERO,
+                       category=r.category) for n, r in enumerate(counted, start=1)]
+    total = claim_total(line.amount for line in lines)
+    claim = Claim(employee_id=employee.id, doc_no=f"pending-{uuid.uuid4().hex}", reason=reason.strip(),
+                  total=total, total_upper=total_upper(total), lines=lines)
+    _assign_doc_no(session, claim)
+    _attach(session, claim, invoice_ids)
+    _audit(session, claim, None, ClaimState.DRAFT, employee_no, "created")
+    _run_checks(session, claim)
+    session.commit()
+    session.refresh(claim)
+    return claim
+
+
+def _lock_invoices(session: Session, claim: Claim) -> None:
+    keys = {r.business_key for r in claim.attachments if r.business_key}
+    session.add_all(InvoiceLedger(business_key=key, claim_id=claim.id) for key in sorted(keys))
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("an invoice on this claim was just submitted on another claim; reload and check") from None
+
+
+def submit_claim(session: Session, claim_id: int, actor: str | None = None) -> Claim:
+    claim = get_claim(session, claim_id, for_update=True)
+    actor = actor or claim.employee.emp_no
+    transition(claim.state, ClaimState.SUBMITTED)  # fail before doing any work
+    findings = _run_checks(session, claim)
+    blocking = [f for f in findings if f.severity == Severity.BLOCK.value]
+    if blocking:
+        session.commit()  # keep the refreshed findings; the claim stays a draft
+        raise ClaimBlocked(f"{len(blocking)} blocking finding(s): " + "; ".join(f.message_en for f in blocking))
+    _move(session, claim, ClaimState.SUBMITTED, actor)
+    _lock_invoices(session, claim)
+    document = claim_document(claim, claim.employee.company)
+    session.add(OutboxMessage(message_id=f"msg_{uuid.uuid4().hex}", claim_id=claim.id, topic=DOC_TOPIC,
+                              payload=document, idempotency_key=str(claim.id)))
+    _move(session, claim, ClaimState.PENDING_APPROVAL, "system", "queued for delivery to OA")
+    session.commit()
+    session.refresh(claim)
+    return claim
+
+
+# ---------------------------------------------------------------- OA decisions
+
+_DECISION_STATE = {"approved": ClaimState.APPROVED, "rejected": ClaimState.REJECTED,
+                   "withdrawn": ClaimState.WITHDRAWN}
+
+
+def _find_claim_for(session: Session, decision: OaDecision) -> Claim:
+    if decision.claim_id is not None:
+        claim = get_claim(session, decision.claim_id, for_update=True)
+        if decision.doc_no and decision.doc_no != claim.doc_no:
+            raise Conflict(f"claim {decision.claim_id} is {claim.doc_no}, not {decision.doc_no}")
+        return claim
+    claim = session.exec(select(Claim).where(Claim.doc_no == decision.doc_no).with_for_update()).first()
+    if claim is None:
+        raise NotFound(f"no claim {decision.doc_no}")
+    return claim
+
+
+def _release_invoices(session: Session, claim: Claim) -> None:
+    session.exec(delete(InvoiceLedger).where(col(InvoiceLedger.claim_id) == claim.id))
+    for record in claim.attachments:
+        record.claim_id = None
+
+
+def apply_oa_decision(session: Session, decision: OaDecision, actor: str = "oa") -> tuple[Claim, bool]:
+    """Apply the OA's verdict; returns the claim and whether its state changed."""
+    claim = _find_claim_for(session, decision)
+    if claim.oa_request_id and decision.oa_request_id and claim.oa_request_id != decision.oa_request_id:
+        raise Conflict(f"claim {claim.doc_no} belongs to OA request {claim.oa_request_id}, "
+                       f"not {decision.oa_request_id}")
+    target = _DECISION_STATE[decision.decision]
+    if claim.state == target:
+        return claim, False
+    if is_terminal(claim.state):
+        _audit(session, claim, claim.state, claim.state, actor,
+               f"ignored OA decision '{decision.decision}' arriving after '{claim.state.value}'"
+               + (f": {decision.comment}" if decision.comment else ""))
+        session.commit()
+        return claim, False
+    _move(session, claim, target, actor, decision.comment)
+    claim.oa_status = decision.decision
+    claim.oa_request_id = claim.oa_request_id or decision.oa_request_id
+    if target == ClaimState.APPROVED:
+        for row in session.exec(select(InvoiceLedger).where(InvoiceLedger.claim_id == claim.id)):
+            row.state, row.updated_at = "reimbursed", utcnow()
+    else:
+        _release_invoices(session, claim)
+    session.commit()
+    session.refresh(claim)
+    return claim, True
+
+
+def claim_audit(session: Session, claim_id: int) -> list[AuditLog]:
+    get_claim(session, claim_id)
+    return list(session.exec(select(AuditLog).where(AuditLog.claim_id == claim_id).order_by(col(AuditLog.id))))

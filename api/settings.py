@@ -1,0 +1,48 @@
+"""Settings of the API, the database and OA delivery, read from the environment (prefix ``REIMBURSE_``).
+
+``DATABASE_URL`` is honoured too (``REIMBURSE_DATABASE_URL`` wins when both are set). Default: a SQLite file
+``./var/reimburse.db``; PostgreSQL with ``postgresql+psycopg://user@host/db``. The company's legal name and USCC
+come from the organisation file (``org_file``, loaded into the database at start-up), not from here.
+The pipeline's own settings stay in ``pipeline.config``.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REIMBURSE_", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field("sqlite:///var/reimburse.db",
+                              validation_alias=AliasChoices("REIMBURSE_DATABASE_URL", "DATABASE_URL"))
+    database_echo: bool = False
+    storage_dir: Path = Path("var/files")
+    org_file: Path | None = Path("samples/org/company.yaml")  # loaded at start-up when the file exists
+
+    # Uploads: one request may carry up to max_upload_files files of up to max_upload_bytes each.
+    max_upload_bytes: int = 30 * 1024 * 1024
+    max_upload_files: int = 20
+
+    # Delivery to OA.
+    oa_adapter: str = "generic_webhook"
+    oa_webhook_url: str | None = None
+    oa_webhook_secret: str | None = None  # Standard Webhooks secret, "whsec_<base64>"
+    oa_callback_secret: str | None = None  # secret the OA signs its callbacks with, "whsec_<base64>"
+    oa_timeout_seconds: float = 10.0
+
+    # The outbox relay (an in-process thread started with the app when relay_enabled).
+    relay_enabled: bool = False
+    relay_poll_seconds: float = 2.0
+    relay_batch_size: int = 20
+    relay_max_attempts: int = 8
+    relay_backoff_base_seconds: float = 2.0
+    relay_backoff_max_seconds: float = 3600.0
+    relay_lease_seconds: float = 300.0  # a message stuck in "sending" this long is picked up again
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
