@@ -1,0 +1,96 @@
+"""Fixtures shared by every test package: a database per backend and loopback HTTP servers.
+
+Database tests run on SQLite and on PostgreSQL (127.0.0.1:5432, user postgres; override with
+REIMBURSE_TEST_PG_URL). Each test session creates its own PostgreSQL database and drops it at the end. When the
+server is unreachable the PostgreSQL half is skipped, unless CI is set: then it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+import uvicorn
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+from api.db import init_db, make_engine
+
+PG_ADMIN_URL = os.environ.get("REIMBURSE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+# ---------------------------------------------------------------- databases
+
+def _psycopg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    try:
+        admin = psycopg.connect(_psycopg_dsn(PG_ADMIN_URL), autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is unreachable and CI is set: {exc}")
+        pytest.skip(f"PostgreSQL unreachable ({exc}); set CI to make this a failure")
+    name = f"reimburse_test_{secrets.token_hex(4)}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    url = request.getfixturevalue("pg_url")
+    engine = make_engine(url)
+    init_db(engine)
+    with engine.begin() as conn:  # DELETE, not TRUNCATE: ~100x faster on tables this small
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            conn.execute(table.delete())
+    engine.dispose()
+    return url
+
+
+# ---------------------------------------------------------------- loopback HTTP servers
+
+@contextmanager
+def _serve(app) -> Iterator[str]:
+    """Run an ASGI app with uvicorn on a free loopback port in a thread; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("loopback server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def serve():
+    """``with serve(asgi_app) as base_url:`` runs the app on a free loopback port for the block."""
+    return _serve
+
+
