@@ -1,0 +1,6 @@
+"""Cost attribution: which expense category (费用科目, ``models/taxonomy.yaml``) an invoice belongs to.
+
+Public entry points: ``models.category.load_model()`` -> ``CategoryModel.classify(...)`` / ``classify_batch(...)``;
+``models.taxonomy.load_taxonomy()`` for names and account codes; ``python -m models.train`` (``make train``) to
+rebuild the shipped artefact in ``models/artefacts`` from ``samples/training`` (+ ``../shared`` when present).
+"""
