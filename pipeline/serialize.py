@@ -1,6 +1,6 @@
 """Invoice <-> JSON, in the shape of the ``reimburse extract --json`` contract.
 
-``invoice_to_json`` gives ``{"kind", "fields", "confidence", "sources", "issues"}`` where ``fields`` holds
+``invoice_to_json`` gives ``{"kind", "fields", "confidence", "sources", "locations", "issues"}`` where ``fields`` holds
 strings only: money as 2-dp decimal strings ("106.00"), dates as YYYY-MM-DD, date-times as "YYYY-MM-DD HH:MM",
 ``items`` as a list of ``{name, amount, tax_rate, tax_amount}``. A field the document does not show is absent.
 ``invoice_from_json`` reverses it exactly, so the database can keep the JSON and rebuild the ``Invoice``.
@@ -16,8 +16,8 @@ from pipeline.types import (
     Classification, FieldSource, FieldValue, Invoice, InvoiceKind, LineItem, ValidationIssue,
 )
 
-MONEY_FIELDS = frozenset({"amount_excl_tax", "tax_amount", "total_incl_tax"})
-DATE_FIELDS = frozenset({"issue_date"})
+MONEY_FIELDS = frozenset({"amount_excl_tax", "tax_amount", "total_incl_tax", "trip_total"})
+DATE_FIELDS = frozenset({"issue_date", "apply_date", "period_start", "period_end"})
 DATETIME_FIELDS = frozenset({"depart_datetime"})
 
 
@@ -59,10 +59,13 @@ def invoice_to_json(inv: Invoice, classification: Classification | None = None) 
     fields: dict[str, Any] = {"kind": inv.kind.value}
     confidence: dict[str, float] = {}
     sources: dict[str, str] = {}
+    locations: dict[str, dict[str, Any]] = {}  # where on which page each field was read
     for key, fv in inv.fields.items():
         fields[key] = _to_text(key, fv.value)
         confidence[key] = round(float(fv.confidence), 4)
         sources[key] = fv.source.value
+        if fv.box is not None or fv.page is not None:
+            locations[key] = {"page": fv.page, "box": None if fv.box is None else list(fv.box)}
     if inv.items:
         fields["items"] = [item_to_json(i) for i in inv.items]
     if classification is not None:
@@ -74,6 +77,7 @@ def invoice_to_json(inv: Invoice, classification: Classification | None = None) 
         "fields": fields,
         "confidence": confidence,
         "sources": sources,
+        "locations": locations,
         "issues": [{"code": i.code, "message": i.message, "evidence": i.evidence} for i in inv.issues],
         "page": inv.page,
         "qr_text": inv.qr_text,
@@ -84,13 +88,17 @@ def invoice_from_json(data: dict[str, Any]) -> Invoice:
     fields = data.get("fields", {})
     confidence = data.get("confidence", {})
     sources = data.get("sources", {})
+    locations = data.get("locations", {})
     inv = Invoice(kind=InvoiceKind(data.get("kind", fields.get("kind", "unknown"))), page=data.get("page", 0),
                   qr_text=data.get("qr_text"))
     for key, text in fields.items():
         if key in {"kind", "items", "category", "category_confidence"}:
             continue
         source = FieldSource(sources.get(key, FieldSource.MANUAL.value))
-        inv.fields[key] = FieldValue(_from_text(key, text), float(confidence.get(key, 1.0)), source)
+        where = locations.get(key, {})
+        box = tuple(where["box"]) if where.get("box") is not None else None
+        inv.fields[key] = FieldValue(_from_text(key, text), float(confidence.get(key, 1.0)), source, box,
+                                     where.get("page"))
     for raw in fields.get("items", []) or []:
         inv.items.append(LineItem(
             name=raw.get("name", ""),

@@ -1,6 +1,11 @@
+import json
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
+
+from pipeline.runner import extract_file
 from pipeline.serialize import invoice_from_json, invoice_to_json
 from pipeline.types import Classification, FieldSource, Invoice, InvoiceKind, LineItem, ValidationIssue
 
@@ -36,3 +41,18 @@ def test_round_trip_is_exact():
     assert back.fields == inv.fields
     assert back.items == inv.items and back.issues == inv.issues
     assert isinstance(back.get("total_incl_tax"), Decimal)
+
+
+REPO = Path(__file__).resolve().parents[2]
+REAL = REPO.parent / "shared" / "data" / "real"
+DOCUMENTS = [*sorted((REPO / "samples" / "invoices").glob("*.pdf")),
+             *sorted(REAL.glob("cn_pdf/*.pdf")), *sorted(REAL.glob("cn_xml_ofd/*.ofd"))]
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name)
+def test_every_field_the_extractor_sets_survives_the_round_trip(path):
+    extraction = extract_file(path)
+    assert extraction.invoices, extraction.error
+    for inv in extraction.invoices:
+        back = invoice_from_json(json.loads(json.dumps(invoice_to_json(inv), ensure_ascii=False)))
+        assert back.fields == inv.fields and back.items == inv.items

@@ -1,0 +1,153 @@
+"""Validate one extracted invoice: arithmetic identities, 大写 vs 小写, QR agreement, tax-ID checksums.
+
+Contract: ``validate_invoice(inv) -> list[ValidationIssue]`` appends the issues it finds to ``inv.issues`` and
+returns the new ones. It is idempotent (an issue already present with the same code is not added again) and never
+raises on missing fields: a check runs only when every value it needs is present. Money is compared fen-exact.
+
+Issue codes:
+* ``amount_identity``: 金额 + 税额 ≠ 价税合计 (DOMAIN §1.5 identity 2).
+* ``items_amount_sum`` / ``items_tax_sum``: Σ line amounts (taxes) ≠ the 合计 amount (tax), checked only when every
+  line has the value (identity 1).
+* ``item_tax_rate``: a line whose |金额 × 税率 − 税额| exceeds 0.01 (identity 3).
+* ``upper_mismatch``: the 大写 total read as a number ≠ 价税合计 (identity 4); ``upper_unreadable`` when the
+  printed 大写 text cannot be read as an amount.
+* ``qr_mismatch.<field>``: the QR payload (``inv.qr_text``) disagrees with invoice_number / invoice_code /
+  issue_date, or with the amount it carries: 不含税 合计金额 for legacy types (01/04/08/10/11/14 …), 价税合计 for
+  数电 types (31/32/51/61) (DOMAIN §2.4).
+* ``tax_id_checksum.<field>``: an 18-char USCC-shaped buyer/seller tax ID whose check characters fail (a warning:
+  real invoices carry such IDs, DOMAIN §3.1); ``tax_id_format.<field>``: not a recognised taxpayer-ID form.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from decimal import Decimal
+
+from pipeline.money import from_upper
+from pipeline.qr_payload import QrPayload, parse_invoice_qr
+from pipeline.taxid import classify_tax_id
+from pipeline.types import FieldSource, Invoice, ValidationIssue
+
+LINE_TAX_TOLERANCE = Decimal("0.01")
+_DASHED_DATE = re.compile(r",(\d{4})-(\d{2})-(\d{2}),")
+
+
+def parse_qr(text: str | None) -> QrPayload | None:
+    """``parse_invoice_qr``, also accepting a date printed ``YYYY-MM-DD`` inside the payload (seen on real 数电
+    QR codes: ``01,32,,25127000000442340624,19.04,2025-11-05,,``)."""
+    payload = parse_invoice_qr(text) if isinstance(text, str) else None
+    if payload is None and isinstance(text, str) and _DASHED_DATE.search(text):
+        payload = parse_invoice_qr(_DASHED_DATE.sub(r",\1\2\3,", text, count=1))
+        if payload is not None:
+            payload = replace(payload, raw=text)
+    return payload
+
+
+def qr_amount_field(payload: QrPayload) -> str:
+    """The field the QR amount stands for: 价税合计 on 数电 types, 不含税 合计金额 on legacy ones."""
+    return "total_incl_tax" if payload.amount_is_tax_inclusive else "amount_excl_tax"
+
+
+def qr_mismatch(key: str, qr_value: object, printed: object, source: FieldSource) -> ValidationIssue:
+    return ValidationIssue(
+        code=f"qr_mismatch.{key}",
+        message=f"{key}: the QR code says {qr_value}, the {source.value.replace('_', ' ')} says {printed}",
+        evidence={"field": key, "qr": str(qr_value), "printed": str(printed), "printed_source": source.value},
+    )
+
+
+def _issue(code: str, message: str, **evidence: object) -> ValidationIssue:
+    return ValidationIssue(code, message, {k: str(v) for k, v in evidence.items()})
+
+
+def _identities(inv: Invoice) -> list[ValidationIssue]:
+    out = []
+    amount, tax, total = inv.get("amount_excl_tax"), inv.get("tax_amount"), inv.get("total_incl_tax")
+    if amount is not None and tax is not None and total is not None and amount + tax != total:
+        out.append(_issue("amount_identity", f"amount {amount} + tax {tax} = {amount + tax}, but the total is {total}",
+                          amount_excl_tax=amount, tax_amount=tax, total_incl_tax=total))
+    items = inv.items
+    if items and amount is not None and all(i.amount is not None for i in items):
+        s = sum((i.amount for i in items), Decimal("0.00"))
+        if s != amount:
+            out.append(_issue("items_amount_sum", f"the lines add up to {s}, the 合计 amount is {amount}",
+                              items_sum=s, amount_excl_tax=amount, lines=len(items)))
+    if items and tax is not None and all(i.tax_amount is not None for i in items):
+        s = sum((i.tax_amount for i in items), Decimal("0.00"))
+        if s != tax:
+            out.append(_issue("items_tax_sum", f"the line taxes add up to {s}, the 合计 tax is {tax}",
+                              items_sum=s, tax_amount=tax, lines=len(items)))
+    for n, item in enumerate(items, 1):
+        if item.amount is None or item.tax_amount is None or item.tax_rate is None or "清单" in item.name:
+            continue  # a 详见销货清单 line sums many lines, each rounded on its own
+        try:
+            rate = Decimal(item.tax_rate)
+        except ArithmeticError:
+            continue  # 免税 / 不征税
+        expected = item.amount * rate
+        if abs(expected - item.tax_amount) > LINE_TAX_TOLERANCE:
+            out.append(_issue("item_tax_rate", f"line {n}: {item.amount} × {item.tax_rate} is {expected:.2f}, "
+                                               f"the printed tax is {item.tax_amount}",
+                              line=n, amount=item.amount, tax_rate=item.tax_rate, tax_amount=item.tax_amount))
+    return out
+
+
+def _upper(inv: Invoice) -> list[ValidationIssue]:
+    text, total = inv.get("total_upper"), inv.get("total_incl_tax")
+    if not text:
+        return []
+    value = from_upper(text)
+    if value is None:
+        return [_issue("upper_unreadable", f"the 大写 total {text!r} cannot be read as an amount", total_upper=text)]
+    if total is not None and value != total:
+        return [_issue("upper_mismatch", f"the 大写 total reads {value}, the 小写 total is {total}",
+                       total_upper=text, upper_value=value, total_incl_tax=total)]
+    return []
+
+
+def _qr(inv: Invoice) -> list[ValidationIssue]:
+    payload = parse_qr(inv.qr_text)
+    if payload is None:
+        return []
+    out = []
+    values = {"invoice_number": payload.invoice_number, "invoice_code": payload.invoice_code,
+              "issue_date": payload.issue_date, qr_amount_field(payload): payload.amount}
+    for key, qr_value in values.items():
+        fv = inv.fields.get(key)
+        if qr_value is None or fv is None or fv.source == FieldSource.QR:
+            continue
+        if fv.value != qr_value:
+            out.append(qr_mismatch(key, qr_value, fv.value, fv.source))
+    return out
+
+
+def _tax_ids(inv: Invoice) -> list[ValidationIssue]:
+    out = []
+    for key in ("buyer_tax_id", "seller_tax_id"):
+        value = inv.get(key)
+        if not value:
+            continue
+        kind = classify_tax_id(value)
+        if kind == "uscc_bad_checksum":
+            out.append(_issue(f"tax_id_checksum.{key}", f"{key} {value} fails the USCC check characters "
+                                                        "(misread, or printed wrong)", **{key: value}))
+        elif kind == "unknown":
+            out.append(_issue(f"tax_id_format.{key}", f"{key} {value} is not a recognised taxpayer ID form",
+                              **{key: value}))
+    return out
+
+
+def validate_invoice(inv: Invoice) -> list[ValidationIssue]:
+    found = _identities(inv) + _upper(inv) + _qr(inv) + _tax_ids(inv)
+    existing = {i.code for i in inv.issues}
+    new = []
+    for issue in found:
+        if issue.code not in existing:
+            existing.add(issue.code)
+            new.append(issue)
+    inv.issues.extend(new)
+    return new
+
+
+__all__ = ["LINE_TAX_TOLERANCE", "parse_qr", "qr_amount_field", "qr_mismatch", "validate_invoice"]

@@ -1,0 +1,149 @@
+"""VAT invoices from page text: legacy 电子普票 (OCR), 数电 普票 (OCR), legacy 电子专票 (text layer), OCR quirks."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from pipeline.extract import extract_invoices
+from pipeline.types import FieldSource, InvoiceKind, LineItem
+
+from . import layouts as L
+
+
+def extract_one(layout, size, source=FieldSource.OCR, qr=None):
+    invoices = extract_invoices(L.read_result((layout, *size), source=source, qr=qr))
+    assert len(invoices) == 1
+    return invoices[0]
+
+
+def test_legacy_e_invoice_from_ocr():
+    inv = extract_one(L.LEGACY_E_NORMAL_OCR, L.LEGACY_E_NORMAL_OCR_SIZE)
+    assert inv.kind == InvoiceKind.VAT_E_NORMAL
+    assert inv.get("title") == "天津增值税电子普通发票"
+    assert inv.get("invoice_code") == "012001800311"
+    assert inv.get("invoice_number") == "33207675"
+    assert inv.get("issue_date") == date(2019, 5, 8)  # '开票日期：2019' + '05 08'
+    assert inv.get("check_code") == "76939056883466677916"  # printed in groups of five
+    assert inv.get("machine_no") == "661619942171"
+    assert inv.get("buyer_name") == "个人"  # '名' + '称：个人'
+    assert "buyer_tax_id" not in inv.fields  # printed empty; the 密码区 next to it is not a value
+    assert inv.get("seller_name") == "天津瑞佳讯贸易有限公司"
+    assert inv.get("seller_tax_id") == "91120222079642398Y"
+    assert inv.get("amount_excl_tax") == Decimal("46.62")
+    assert inv.get("tax_amount") == Decimal("6.08")
+    assert inv.get("total_incl_tax") == Decimal("52.70")  # '(小写)¥52.70'
+    assert inv.get("total_upper") == "伍拾贰圆柒角"  # the ⊗ mark dropped
+    assert inv.get("remark") == "订单号:94859303935"  # the seal's tax ID next to it is not part of it
+    assert inv.items == [LineItem("(详见销货清单)", Decimal("46.62"), "0.13", Decimal("6.08"))]
+    assert inv.issues == []
+    number = inv.fields["invoice_number"]
+    assert number.source == FieldSource.OCR and number.confidence == 0.99 and number.page == 0
+    assert number.box is not None and number.box[0] >= 624
+    assert not any(c in str(v.value) for v in inv.fields.values() for c in "<>+*/")
+
+
+def test_digital_invoice_from_ocr():
+    inv = extract_one(L.DIGITAL_NORMAL_OCR, L.DIGITAL_NORMAL_OCR_SIZE)
+    assert inv.kind == InvoiceKind.DIGITAL_NORMAL  # '电子发' + '（普通发票）'
+    assert inv.get("invoice_number") == "24922000000078112547"
+    assert inv.get("issue_date") == date(2024, 12, 28)
+    assert inv.get("buyer_name") == "姜浩然"
+    assert "buyer_tax_id" not in inv.fields  # a person: the label is printed, the value is not
+    assert inv.get("seller_name") == "青岛惠郡餐饮管理有限公司"
+    assert inv.get("seller_tax_id") == "91370283MACQY48L1U"
+    assert (inv.get("amount_excl_tax"), inv.get("tax_amount"), inv.get("total_incl_tax")) == (
+        Decimal("201.89"), Decimal("12.11"), Decimal("214.00"))
+    assert inv.items == [LineItem("*餐饮服务*餐费", Decimal("201.89"), "0.06", Decimal("12.11"))]
+    for absent in ("invoice_code", "check_code", "machine_no", "remark"):
+        assert absent not in inv.fields  # 数电 invoices print none of these
+    assert inv.issues == []
+
+
+def test_legacy_special_invoice_from_text_layer():
+    inv = extract_one(L.LEGACY_SPECIAL_TEXT, L.LEGACY_SPECIAL_TEXT_SIZE, source=FieldSource.TEXT_LAYER)
+    assert inv.kind == InvoiceKind.VAT_E_SPECIAL
+    assert (inv.get("invoice_code"), inv.get("invoice_number"), inv.get("issue_date")) == (
+        "052002100113", "00008006", date(2022, 5, 5))
+    assert inv.get("check_code") == "18001801513030862041"  # '校 验 码：18001 80151 30308 62041'
+    assert inv.get("buyer_tax_id") == "91522701709696623X"
+    assert inv.get("seller_name") == "独山县城南网格刘梦阳通讯店"  # the seller's 名 merged with '销'
+    assert inv.get("seller_tax_id") == "92522726MA7GNHJ07M"
+    assert inv.get("total_incl_tax") == Decimal("25254.62")
+    assert inv.items == [LineItem("*经纪代理服务*经纪代理服务", Decimal("24519.05"), "0.03", Decimal("735.57"))]
+    assert all(fv.source == FieldSource.TEXT_LAYER and fv.confidence == 1.0 for fv in inv.fields.values())
+
+
+def test_total_from_upper_when_lower_is_missing():
+    layout = L.without(L.LEGACY_E_NORMAL_OCR, "(小写)¥52.70")
+    inv = extract_one(layout, L.LEGACY_E_NORMAL_OCR_SIZE)
+    assert inv.get("total_incl_tax") == Decimal("52.70")
+    assert inv.fields["total_incl_tax"].box == (283.0, 402.0, 375.0, 420.0)  # read from the 大写 box
+
+
+def test_garbled_lower_loses_to_upper_confirmed_by_amount_plus_tax():
+    layout = L.replaced(L.LEGACY_E_NORMAL_OCR, "(小写)¥52.70", "(小写)¥32.70")
+    inv = extract_one(layout, L.LEGACY_E_NORMAL_OCR_SIZE)
+    assert inv.get("total_incl_tax") == Decimal("52.70")
+    assert inv.fields["total_incl_tax"].confidence < 1.0
+
+
+def test_lower_kept_when_nothing_confirms_the_upper():
+    layout = L.replaced(L.LEGACY_E_NORMAL_OCR, "⊗伍拾贰圆柒角", "⊗伍拾叁圆柒角")
+    inv = extract_one(layout, L.LEGACY_E_NORMAL_OCR_SIZE)
+    assert inv.get("total_incl_tax") == Decimal("52.70")
+    assert [i.code for i in inv.issues] == ["upper_mismatch"]
+
+
+def test_upper_with_ocr_lookalikes_is_repaired():
+    layout = L.without(L.replaced(L.DIGITAL_NORMAL_OCR, "贰佰壹拾肆圆整", "贰佰查拾肆圆整"), "(小写)¥214.00")
+    inv = extract_one(layout, L.DIGITAL_NORMAL_OCR_SIZE)
+    assert inv.get("total_upper") == "贰佰壹拾肆圆整"
+    assert inv.get("total_incl_tax") == Decimal("214.00")
+
+
+def test_yen_read_as_a_letter():
+    layout = L.replaced(L.DIGITAL_NORMAL_OCR, "(小写)¥214.00", "(小写)V214.00")
+    assert extract_one(layout, L.DIGITAL_NORMAL_OCR_SIZE).get("total_incl_tax") == Decimal("214.00")
+
+
+def test_total_computed_when_neither_lower_nor_upper_is_read():
+    layout = L.without(L.LEGACY_E_NORMAL_OCR, "(小写)¥52.70", "⊗伍拾贰圆柒角")
+    inv = extract_one(layout, L.LEGACY_E_NORMAL_OCR_SIZE)
+    total = inv.fields["total_incl_tax"]
+    assert total.value == Decimal("52.70")
+    assert total.source == FieldSource.COMPUTED
+    assert total.confidence < inv.fields["amount_excl_tax"].confidence
+
+
+def test_missing_sum_amount_is_computed_from_total_and_tax():
+    layout = L.without(L.DIGITAL_NORMAL_OCR, "¥201.89")
+    inv = extract_one(layout, L.DIGITAL_NORMAL_OCR_SIZE)
+    assert inv.get("amount_excl_tax") == Decimal("201.89")
+    assert inv.fields["amount_excl_tax"].source == FieldSource.COMPUTED
+    assert inv.get("tax_amount") == Decimal("12.11")
+
+
+def test_ocr_quirks_in_labels():
+    layout = L.replaced(L.DIGITAL_NORMAL_OCR, "发票号码：24922000000078112547", "票号码：24922000000078112547")
+    layout = L.replaced(layout, "开票日期：2024年12月28日", "开1期：2024年12月28日")
+    layout = L.replaced(layout, "统一社会信用代码/纳税人识别号：91370283MACQY48L1U",
+                        "统一社会信用代码/纳税人识制号：91370283MACQY48L1U")
+    inv = extract_one(layout, L.DIGITAL_NORMAL_OCR_SIZE)
+    assert inv.get("invoice_number") == "24922000000078112547"
+    assert inv.get("issue_date") == date(2024, 12, 28)
+    assert inv.get("seller_tax_id") == "91370283MACQY48L1U"
+
+
+def test_misread_tax_id_letters_are_repaired_only_when_that_validates():
+    layout = L.replaced(L.LEGACY_E_NORMAL_OCR, "纳税人识别号:91120222079642398Y", "纳税人识别号:9112O222079642398Y")
+    inv = extract_one(layout, L.LEGACY_E_NORMAL_OCR_SIZE)
+    assert inv.get("seller_tax_id") == "91120222079642398Y"
+
+
+def test_nothing_is_guessed_for_fields_not_printed():
+    layout = L.without(L.LEGACY_E_NORMAL_OCR, "机器编号：661619942171", "校验码:76939 05688 34666 77916",
+                       "订单号:94859303935")
+    inv = extract_one(layout, L.LEGACY_E_NORMAL_OCR_SIZE)
+    for absent in ("machine_no", "check_code", "remark", "buyer_tax_id"):
+        assert absent not in inv.fields
