@@ -2,10 +2,13 @@
 
 Contract:
 * ``load_model(path=None) -> CategoryModel`` loads a trained artefact (joblib). Without ``path`` it follows
-  ``<model dir>/CURRENT`` (model dir: ``PipelineSettings.model_dir`` or the shipped ``models/artefacts``). Loaded
-  models are cached per process and path; ``load_model.cache_clear()`` drops the cache. A missing artefact raises
-  ``pipeline.errors.BackendUnavailable`` telling the user to run ``make train``. Artefacts are pickles: load only
-  files you produced (the shipped one, or ``make train`` output).
+  ``<model dir>/CURRENT``, re-read on every call, so a promotion or rollback (``models.registry``) is picked
+  up by the next call. Model dir (``resolve_model_dir()``): ``PipelineSettings.model_dir`` when set; else the
+  runtime store ``ModelSettings.runtime_dir`` (``var/models``) when it has a ``CURRENT``; else the shipped
+  ``models/artefacts``.
+  Loaded models are cached per process and path; ``load_model.cache_clear()`` drops the cache. A missing artefact
+  raises ``pipeline.errors.BackendUnavailable`` telling the user to run ``make train``. Artefacts are pickles: load
+  only files you produced (the shipped one, ``make train`` or retraining output).
 * ``CategoryModel.classify(seller_name, items, kind=None, amount=None, in_trip=None) -> Classification``:
   ``models.rules`` decide first (``source="rule"``, confidence 1.0); otherwise the model's calibrated probability
   of its best category is the confidence, and ``abstained`` is set when it is below ``threshold`` (default
@@ -13,6 +16,11 @@ Contract:
   reviewer sees a suggestion. A local ride inside a trip (``in_trip=True``) becomes ``travel.transport``.
 * ``classify_batch(rows)``: the same for many invoices at once (mappings with those keys, or objects with those
   attributes); results are identical to calling ``classify`` on each row.
+* ``classify_lines(seller_name, items, kind=None, amount=None, in_trip=None) -> list[Classification]``: one result
+  per item line (a hotel bill with a breakfast line gets two categories). An invoice with one line, or none, gets
+  the invoice's own result (one element). On a longer invoice each informative line is classified on its own
+  (seller, kind, that line's amount: ``LineItem.amount + tax_amount`` or a mapping's ``amount``), and a line that
+  says nothing (``(详见销货清单)``, 合计) takes the invoice's result. ``classify_lines_batch(rows)`` does many.
 """
 
 from __future__ import annotations
@@ -28,7 +36,8 @@ import joblib
 import numpy as np
 
 from models.features import Featurizer, Line
-from models.rules import RuleSet, apply_trip
+from models.rules import RuleSet, apply_trip, uninformative
+from models.settings import get_model_settings
 from pipeline.config import get_pipeline_settings
 from pipeline.errors import BackendUnavailable
 from pipeline.types import Classification
@@ -67,7 +76,7 @@ class CategoryModel:
             line, in_trip = _as_line(row)
             lines.append(line)
             trips.append(in_trip)
-        decided = [self.rules.decide(line.items, line.kind) if rules else None for line in lines]
+        decided = [self.rules.decide(line.items, line.kind, line.seller_name) if rules else None for line in lines]
         todo = [i for i, d in enumerate(decided) if d is None]
         results: list[Classification | None] = [None] * len(lines)
         if todo:
@@ -82,6 +91,35 @@ class CategoryModel:
             if d is not None:
                 results[i] = Classification(apply_trip(d, trips[i]), 1.0, False, self.model_version, "rule")
         return results  # type: ignore[return-value]
+
+    def classify_lines(self, seller_name: str | None, items: Iterable[Any], kind: Any = None, amount: Any = None,
+                       in_trip: bool | None = None) -> list[Classification]:
+        return self.classify_lines_batch([{"seller_name": seller_name, "items": items, "kind": kind,
+                                           "amount": amount, "in_trip": in_trip}])[0]
+
+    def classify_lines_batch(self, rows: Iterable[Any]) -> list[list[Classification]]:
+        queries: list[Any] = []
+        plan: list[list[int]] = []
+        for row in rows:
+            get = _getter(row)
+            items = list(get("items") or ())
+            whole = len(queries)
+            queries.append(row)
+            if len(items) <= 1:
+                plan.append([whole])
+                continue
+            indices = []
+            for item in items:
+                text = _item_text(item)
+                if uninformative(text):
+                    indices.append(whole)
+                    continue
+                indices.append(len(queries))
+                queries.append({"seller_name": get("seller_name"), "items": [text], "kind": get("kind"),
+                                "amount": _line_amount(item), "in_trip": get("in_trip")})
+            plan.append(indices)
+        results = self.classify_batch(queries)
+        return [[results[i] for i in indices] for indices in plan]
 
 
 def _item_text(item: Any) -> str:
@@ -103,8 +141,23 @@ def _amount(value: Any) -> Decimal | None:
         return None
 
 
+def _line_amount(item: Any) -> Decimal | None:
+    """The gross amount of one item line when it is known (ex-tax amount plus tax)."""
+    if isinstance(item, str):
+        return None
+    get = _getter(item)
+    amount, tax = _amount(get("amount")), _amount(get("tax_amount"))
+    if amount is None:
+        return None
+    return amount + tax if tax is not None else amount
+
+
+def _getter(row: Any):
+    return row.get if isinstance(row, Mapping) else (lambda k, d=None: getattr(row, k, d))
+
+
 def _as_line(row: Any) -> tuple[Line, bool | None]:
-    get = row.get if isinstance(row, Mapping) else (lambda k, d=None: getattr(row, k, d))
+    get = _getter(row)
     kind = get("kind")
     kind = getattr(kind, "value", kind)
     items = tuple(_item_text(i) for i in (get("items") or ()))
@@ -119,8 +172,20 @@ def artefact_name(model_version: str) -> str:
     return f"category-{model_version}.joblib"
 
 
+def resolve_model_dir() -> Path:
+    """Where ``load_model()`` looks: the configured ``model_dir``, the runtime store when it has a model, or the
+    shipped artefacts."""
+    explicit = get_pipeline_settings().model_dir
+    if explicit is not None:
+        return Path(explicit)
+    runtime = get_model_settings().runtime_dir
+    if (runtime / CURRENT_FILE).is_file():
+        return runtime
+    return ARTEFACT_DIR
+
+
 def current_artefact(model_dir: Path | None = None) -> Path:
-    folder = model_dir or get_pipeline_settings().model_dir or ARTEFACT_DIR
+    folder = model_dir or resolve_model_dir()
     pointer = Path(folder) / CURRENT_FILE
     if not pointer.is_file():
         raise BackendUnavailable(f"no expense-category model in {folder} (missing {CURRENT_FILE}): run `make train`")
@@ -133,7 +198,7 @@ def save_artefact(model: CategoryModel, path: Path) -> None:
     joblib.dump(payload, path, compress=3)
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=4)
 def _load(path: Path) -> CategoryModel:
     if not path.is_file():
         raise BackendUnavailable(f"expense-category model not found at {path}: run `make train`")

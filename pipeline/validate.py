@@ -16,6 +16,15 @@ Issue codes:
   数电 types (31/32/51/61) (DOMAIN §2.4).
 * ``tax_id_checksum.<field>``: an 18-char USCC-shaped buyer/seller tax ID whose check characters fail (a warning:
   real invoices carry such IDs, DOMAIN §3.1); ``tax_id_format.<field>``: not a recognised taxpayer-ID form.
+* ``item_rate_unusual`` (warning): a line whose ``*简称*`` has known rates (DOMAIN §1.5–§1.6) carries another
+  one; the small-scale 征收率 (1%, 3%), 0% and 免税 are accepted for every 简称.
+* ``code_kind_mismatch``: the 发票代码 says another kind than the one extracted (通行费 / 卷式 refine 普通发票
+  and are not a mismatch), or a 数电 kind (which has no 发票代码) carries one.
+* ``ticket_tax``: a printed ticket tax that is not the passenger-transport tax (DOMAIN §1.5): rail 9% of the
+  fare, air 9% of fare + fuel surcharge (tolerance 0.01); ``fare_sum``: an air itinerary whose 合计 is not
+  票价 + 燃油附加费 + 民航发展基金 + 其他税费 (+ 保险费).
+* ``red_letter``: a 红字 (credit) invoice: negative total or amount, or a 大写 marked 负数. It cancels an invoice
+  and is not reimbursable.
 """
 
 from __future__ import annotations
@@ -24,12 +33,36 @@ import re
 from dataclasses import replace
 from decimal import Decimal
 
-from pipeline.money import from_upper
+from pipeline.codes import kind_from_code
+from pipeline.money import from_upper, tax_from_inclusive
 from pipeline.qr_payload import QrPayload, parse_invoice_qr
 from pipeline.taxid import classify_tax_id
-from pipeline.types import FieldSource, Invoice, ValidationIssue
+from pipeline.text import split_item_name
+from pipeline.types import FieldSource, Invoice, InvoiceKind, ValidationIssue
 
 LINE_TAX_TOLERANCE = Decimal("0.01")
+TICKET_TAX_TOLERANCE = Decimal("0.01")
+PASSENGER_VAT_RATE = Decimal("0.09")  # rail and air tickets (DOMAIN §1.5)
+# General rates by 简称 (DOMAIN §1.5, §1.6); the small-scale 征收率 and exemptions are always accepted.
+SIMPLE_RATES = frozenset({"0.01", "0.03", "0.00", "免税"})
+GENERAL_RATES: dict[str, frozenset[str]] = {
+    name: frozenset(rates) for names, rates in (
+        (("餐饮服务", "住宿服务", "经纪代理服务", "信息技术服务", "物流辅助服务", "咨询服务", "现代服务", "生活服务",
+          "保险服务", "会议服务", "培训服务", "广告服务"), ("0.06",)),
+        (("运输服务", "交通运输服务", "货物运输服务", "建筑服务"), ("0.09",)),
+        (("电信服务",), ("0.09", "0.06")),
+        (("经营租赁",), ("0.13", "0.09", "0.05", "不征税")),
+        (("办公耗材", "文具", "纸制品", "计算机配套产品", "日用杂品", "汽油", "柴油"), ("0.13",)),
+        (("预付卡销售和充值",), ("不征税",)),
+    ) for name in names
+}
+DIGITAL_KINDS = frozenset({
+    InvoiceKind.DIGITAL_SPECIAL, InvoiceKind.DIGITAL_NORMAL, InvoiceKind.RAIL_E_TICKET, InvoiceKind.AIR_E_ITINERARY,
+})
+_NARROWER = {InvoiceKind.VAT_E_NORMAL: InvoiceKind.VAT_E_TOLL, InvoiceKind.VAT_NORMAL: InvoiceKind.VAT_ROLL}
+_RAIL = (InvoiceKind.RAIL_E_TICKET, InvoiceKind.RAIL_PAPER_TICKET)
+_AIR = (InvoiceKind.AIR_E_ITINERARY, InvoiceKind.AIR_PAPER_ITINERARY)
+AIR_TOTAL_PARTS = ("fare", "fuel_surcharge", "caac_fund", "other_taxes", "insurance")
 _DASHED_DATE = re.compile(r",(\d{4})-(\d{2})-(\d{2}),")
 
 
@@ -138,8 +171,75 @@ def _tax_ids(inv: Invoice) -> list[ValidationIssue]:
     return out
 
 
+def _item_rates(inv: Invoice) -> list[ValidationIssue]:
+    odd = []
+    for n, item in enumerate(inv.items, 1):
+        short, _ = split_item_name(item.name)
+        allowed = GENERAL_RATES.get(short or "")
+        if allowed is not None and item.tax_rate is not None and item.tax_rate not in allowed | SIMPLE_RATES:
+            odd.append((n, short, item.tax_rate, allowed))
+    if not odd:
+        return []
+    n, short, rate, allowed = odd[0]
+    return [_issue("item_rate_unusual", f"line {n}: *{short}* is normally taxed at {', '.join(sorted(allowed))} "
+                                        f"(or a small-scale rate), not {rate}",
+                   line=n, short_name=short, tax_rate=rate, lines=",".join(str(o[0]) for o in odd))]
+
+
+def _kind_consistency(inv: Invoice) -> list[ValidationIssue]:
+    out = []
+    code = inv.get("invoice_code")
+    if not isinstance(code, str) or not code or inv.kind == InvoiceKind.UNKNOWN:
+        return out
+    code_kind = kind_from_code(code)
+    if inv.kind in DIGITAL_KINDS or (code_kind is not None and code_kind != inv.kind
+                                     and _NARROWER.get(inv.kind) != code_kind and _NARROWER.get(code_kind) != inv.kind):
+        what = f"belongs to a {code_kind.value} invoice" if code_kind else "is not printed on 数电 invoices"
+        out.append(_issue("code_kind_mismatch", f"the 发票代码 {code} {what}, but this reads as {inv.kind.value}",
+                          invoice_code=code, code_kind=code_kind.value if code_kind else "", kind=inv.kind.value))
+    return out
+
+
+def _printed_tax(inv: Invoice) -> Decimal | None:
+    fv = inv.fields.get("tax_amount")
+    return fv.value if fv is not None and fv.source != FieldSource.COMPUTED else None
+
+
+def _tickets(inv: Invoice) -> list[ValidationIssue]:
+    out = []
+    tax = _printed_tax(inv)
+    base = None
+    if inv.kind in _RAIL:
+        base = inv.get("fare") if inv.get("fare") is not None else inv.get("total_incl_tax")
+    elif inv.kind in _AIR and inv.get("fare") is not None:
+        base = inv.get("fare") + (inv.get("fuel_surcharge") or Decimal("0.00"))
+    if tax is not None and base is not None:
+        expected = tax_from_inclusive(base, PASSENGER_VAT_RATE)[1]
+        if abs(expected - tax) > TICKET_TAX_TOLERANCE:
+            out.append(_issue("ticket_tax", f"the printed tax {tax} is not 9% of {base} ({expected})",
+                              tax_amount=tax, taxable=base, expected=expected))
+    total = inv.get("total_incl_tax")
+    if inv.kind in _AIR and total is not None and inv.get("fare") is not None:
+        parts = sum((inv.get(k) for k in AIR_TOTAL_PARTS if inv.get(k) is not None), Decimal("0.00"))
+        if parts != total:
+            out.append(_issue("fare_sum", f"fare and charges add up to {parts}, the 合计 is {total}",
+                              parts_sum=parts, total_incl_tax=total))
+    return out
+
+
+def _red_letter(inv: Invoice) -> list[ValidationIssue]:
+    negative = [k for k in ("total_incl_tax", "amount_excl_tax") if isinstance(inv.get(k), Decimal) and inv.get(k) < 0]
+    upper = inv.get("total_upper")
+    if not negative and not (isinstance(upper, str) and "负数" in upper):
+        return []
+    return [_issue("red_letter", "红字发票 (red-letter credit invoice, negative amounts): it cancels an invoice and "
+                                 "is not reimbursable", invoice_number=inv.get("invoice_number") or "",
+                   total_incl_tax=inv.get("total_incl_tax") if inv.get("total_incl_tax") is not None else "")]
+
+
 def validate_invoice(inv: Invoice) -> list[ValidationIssue]:
-    found = _identities(inv) + _upper(inv) + _qr(inv) + _tax_ids(inv)
+    found = (_identities(inv) + _upper(inv) + _qr(inv) + _tax_ids(inv) + _item_rates(inv) + _kind_consistency(inv)
+             + _tickets(inv) + _red_letter(inv))
     existing = {i.code for i in inv.issues}
     new = []
     for issue in found:
@@ -150,4 +250,7 @@ def validate_invoice(inv: Invoice) -> list[ValidationIssue]:
     return new
 
 
-__all__ = ["LINE_TAX_TOLERANCE", "parse_qr", "qr_amount_field", "qr_mismatch", "validate_invoice"]
+__all__ = [
+    "AIR_TOTAL_PARTS", "GENERAL_RATES", "LINE_TAX_TOLERANCE", "PASSENGER_VAT_RATE", "SIMPLE_RATES",
+    "TICKET_TAX_TOLERANCE", "parse_qr", "qr_amount_field", "qr_mismatch", "validate_invoice",
+]

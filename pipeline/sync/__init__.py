@@ -1,10 +1,15 @@
-"""Delivery to OA systems: the adapter protocol and registry (``base``), Standard Webhooks signing
-(``webhook``) and the adapters themselves, one module each (``generic_webhook``). No database, no web framework."""
+"""Delivery to OA systems: the adapter protocol and registry (``base``), status normalisation (``status``), field
+mapping per OA form (``mapping``), attachments (``attachments``), the callback crypto of WeCom / DingTalk
+(``msgcrypt``) and Feishu (``feishu_crypto``), Standard Webhooks signing (``webhook``) and the adapters themselves,
+one module each (``generic_webhook``, ``weaver``, ``seeyon``, ``landray``, ``dingtalk``, ``wecom``, ``feishu``).
+No database, no web framework."""
 
 from pipeline.sync.base import (
-    CallbackInvalid, CallbackRejected, DeliveryError, OaAdapter, OaDecision, OutboundMessage, SubmitResult,
-    adapter_names, create_adapter, register,
+    OA_STATUSES, BaseOaAdapter, CallbackInvalid, CallbackOutcome, CallbackRejected, CallbackReply, CallbackRequest,
+    DeliveryError, OaAdapter, OaDecision, OutboundMessage, SubmitResult, adapter_names, create_adapter,
+    handle_callback, lookup, poll_status, register,
 )
 
-__all__ = ["CallbackInvalid", "CallbackRejected", "DeliveryError", "OaAdapter", "OaDecision", "OutboundMessage",
-           "SubmitResult", "adapter_names", "create_adapter", "register"]
+__all__ = ["OA_STATUSES", "BaseOaAdapter", "CallbackInvalid", "CallbackOutcome", "CallbackRejected", "CallbackReply",
+           "CallbackRequest", "DeliveryError", "OaAdapter", "OaDecision", "OutboundMessage", "SubmitResult",
+           "adapter_names", "create_adapter", "handle_callback", "lookup", "poll_status", "register"]

@@ -14,25 +14,35 @@ Timeouts and connection errors are retried.
 
 Callback: headers signed with ``callback_secret``; JSON body ``{"doc_no" | "claim_id", "decision":
 "approved" | "rejected" | "withdrawn", "oa_request_id"?, "comment"?}``, or the same object under ``"data"``.
+
+``build_payload(document, topic=..., created_at=...)`` returns the envelope (the dry run prints it). There is no
+look-up or status call: the receiver's de-duplication is the idempotency mechanism.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from pipeline.sync import webhook
 from pipeline.sync.base import (
-    DECISIONS, CallbackInvalid, CallbackRejected, DeliveryError, OaDecision, OutboundMessage, SubmitResult,
+    DECISIONS, BaseOaAdapter, CallbackInvalid, CallbackRejected, DeliveryError, OaDecision, OutboundMessage,
+    SubmitResult,
 )
 
 _RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 
 
-class GenericWebhookAdapter:
+def build_payload(document: dict[str, Any], topic: str = "claim.submitted",
+                  created_at: datetime | None = None) -> dict[str, Any]:
+    return {"type": topic, "timestamp": (created_at or datetime.now(UTC)).isoformat(), "data": document}
+
+
+class GenericWebhookAdapter(BaseOaAdapter):
     name = "generic_webhook"
 
     def __init__(self, url: str, secret: str, callback_secret: str | None = None, *, timeout: float = 10.0,
@@ -48,8 +58,8 @@ class GenericWebhookAdapter:
         self._client.close()
 
     def submit(self, message: OutboundMessage) -> SubmitResult:
-        body = json.dumps({"type": message.topic, "timestamp": message.created_at.isoformat(),
-                           "data": message.payload}, ensure_ascii=False, separators=(",", ":")).encode()
+        body = json.dumps(build_payload(message.payload, message.topic, message.created_at),
+                          ensure_ascii=False, separators=(",", ":")).encode()
         headers = webhook.signed_headers(self.secret, message.message_id, body)
         headers.update({"Content-Type": "application/json", "Idempotency-Key": message.idempotency_key})
         try:
@@ -113,4 +123,4 @@ def _submit_result(response: httpx.Response) -> SubmitResult:
     return SubmitResult(oa_request_id=_optional_text(request_id), status=str(data.get("status") or "received"))
 
 
-__all__ = ["GenericWebhookAdapter", "decision_from_json"]
+__all__ = ["GenericWebhookAdapter", "build_payload", "decision_from_json"]
