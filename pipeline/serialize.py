@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from pipeline.types import (
-    Classification, FieldSource, FieldValue, Invoice, InvoiceKind, LineItem, ValidationIssue,
+    Classification, Extraction, FieldSource, FieldValue, Invoice, InvoiceKind, LineItem, ValidationIssue,
 )
 
 MONEY_FIELDS = frozenset({"amount_excl_tax", "tax_amount", "total_incl_tax", "trip_total"})
@@ -110,3 +110,16 @@ def invoice_from_json(data: dict[str, Any]) -> Invoice:
     for raw in data.get("issues", []) or []:
         inv.issues.append(ValidationIssue(raw["code"], raw.get("message", ""), raw.get("evidence", {})))
     return inv
+
+
+def extraction_to_json(extraction: Extraction) -> dict[str, Any]:
+    """A whole file's result, e.g. to carry it from an OCR worker back to the API."""
+    return {"document_name": extraction.document_name, "sha256": extraction.sha256,
+            "invoices": [invoice_to_json(i) for i in extraction.invoices], "error": extraction.error,
+            "warnings": list(extraction.warnings), "timings": dict(extraction.timings)}
+
+
+def extraction_from_json(data: dict[str, Any]) -> Extraction:
+    return Extraction(document_name=data["document_name"], sha256=data.get("sha256"),
+                      invoices=[invoice_from_json(i) for i in data.get("invoices", [])], error=data.get("error"),
+                      warnings=list(data.get("warnings", [])), timings=dict(data.get("timings", {})))

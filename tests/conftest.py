@@ -94,3 +94,28 @@ def serve():
     return _serve
 
 
+
+
+# ---------------------------------------------------------------- message broker and result store
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip when a server the test needs is down, unless CI is set: then fail (CI must have it)."""
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} at {host}:{port} is unreachable and CI is set: {exc}")
+        pytest.skip(f"{name} at {host}:{port} unreachable ({exc}); set CI to make this a failure")
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    require_service("RabbitMQ", "127.0.0.1", 5672)
+    return os.environ.get("REIMBURSE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    require_service("Redis", "127.0.0.1", 6379)
+    return os.environ.get("REIMBURSE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
