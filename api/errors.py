@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm.exc import StaleDataError
 
+from api.workers import JobBackendUnavailable
 from pipeline import errors as pipeline_errors
 from pipeline.claim import InvalidTransition
 from pipeline.sync.base import CallbackInvalid, CallbackRejected
@@ -52,6 +53,7 @@ STATUS: dict[type[Exception], int] = {
     InvalidRequest: 422,
     ClaimBlocked: 422,
     NotConfigured: 503,
+    JobBackendUnavailable: 503,
     CallbackRejected: 401,
     CallbackInvalid: 422,
     pipeline_errors.PipelineError: 422,

@@ -8,6 +8,7 @@ The pipeline's own settings stay in ``pipeline.config``.
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,12 @@ class Settings(BaseSettings):
     oa_webhook_secret: str | None = None  # Standard Webhooks secret, "whsec_<base64>"
     oa_callback_secret: str | None = None  # secret the OA signs its callbacks with, "whsec_<base64>"
     oa_timeout_seconds: float = 10.0
+
+    # Where slow jobs (OCR) run: "inprocess" (embedded default) or "celery" (workers behind a broker).
+    jobs_backend: Literal["inprocess", "celery"] = "inprocess"
+    celery_broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
+    celery_result_backend: str = "redis://127.0.0.1:6379/0"
+    celery_timeout_seconds: float = 120.0
 
     # The outbox relay (an in-process thread started with the app when relay_enabled).
     relay_enabled: bool = False
