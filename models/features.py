@@ -7,7 +7,9 @@ Contract:
 * ``Line``: one invoice as the model sees it. ``Featurizer`` turns a list of ``Line`` into one sparse matrix:
   简称 tokens, character 1-3-grams of the item text, character 1-3-grams of the seller name, invoice kind and an
   amount bucket (order of magnitude in thirds, computed in Decimal). It is a scikit-learn transformer and pickles
-  with the model artefact.
+  with the model artefact. ``exact_sellers`` (the sellers finance corrected) adds one indicator feature per such
+  seller, so that what a correction teaches can attach to that seller rather than to n-grams other sellers share;
+  without them (the shipped baseline) the features are exactly the four blocks.
 """
 
 from __future__ import annotations
@@ -81,10 +83,12 @@ class Featurizer(BaseEstimator, TransformerMixin):
     """Four vectorizers side by side; ``weights`` scales each block (jiancheng, items, seller, meta)."""
 
     def __init__(self, weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 0.4), min_df: int = 2,
-                 max_features: int = 60000):
+                 max_features: int = 60000, exact_sellers: tuple[str, ...] = (), exact_seller_weight: float = 1.0):
         self.weights = weights
         self.min_df = min_df
         self.max_features = max_features
+        self.exact_sellers = exact_sellers
+        self.exact_seller_weight = exact_seller_weight
 
     def _make(self) -> None:
         self.jc_ = CountVectorizer(analyzer=_tokens, binary=True)
@@ -101,14 +105,26 @@ class Featurizer(BaseEstimator, TransformerMixin):
         self.items_.fit(items)
         self.seller_.fit(seller)
         self.meta_.fit(meta)
+        names = sorted({normalize(s) for s in self.exact_sellers} - {""})
+        self.exact_ = {name: i for i, name in enumerate(names)}
         return self
+
+    def _exact_block(self, sellers: list[str]) -> sp.csr_matrix:
+        rows = [i for i, s in enumerate(sellers) if s in self.exact_]
+        cols = [self.exact_[sellers[i]] for i in rows]
+        data = np.full(len(rows), getattr(self, "exact_seller_weight", 1.0), dtype=np.float32)
+        return sp.csr_matrix((data, (rows, cols)), shape=(len(sellers), len(self.exact_)), dtype=np.float32)
 
     def transform(self, lines: Sequence[Line]) -> sp.csr_matrix:
         jc, items, seller, meta = _docs(lines)
         blocks = [self.jc_.transform(jc), self.items_.transform(items), self.seller_.transform(seller),
                   self.meta_.transform(meta)]
-        return sp.hstack([b * w for b, w in zip(blocks, self.weights, strict=True)], format="csr", dtype=np.float32)
+        blocks = [b * w for b, w in zip(blocks, self.weights, strict=True)]
+        if getattr(self, "exact_", None):  # artefacts trained before this existed have no attribute at all
+            blocks.append(self._exact_block(seller))
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     @property
     def n_features(self) -> int:
-        return sum(len(v.vocabulary_) for v in (self.jc_, self.items_, self.seller_, self.meta_))
+        return sum(len(v.vocabulary_) for v in (self.jc_, self.items_, self.seller_, self.meta_)) + \
+            len(getattr(self, "exact_", {}))

@@ -63,16 +63,21 @@ CONFIG = {
     "svc_C": 0.5,
     "calibration": {"method": "sigmoid", "cv": 3, "ensemble": False},
 }
+# Value of the indicator feature of a corrected seller (models.features.Featurizer.exact_sellers).
+CORRECTION_SELLER_WEIGHT = 3.0
 CARD_PATH = Path(__file__).resolve().parent / "MODEL_CARD.md"
 
 
 def fit(rows: list[Row], rules: RuleSet, model_version: str, meta: dict, weights: Sequence[float] | None = None,
         vocabulary_extra: Sequence[Line] = ()) -> CategoryModel:
     """``weights``: one sample weight per row (None: all 1). ``vocabulary_extra``: lines the featurizer also sees
-    when building its vocabulary (corrections, so that a seller corrected once still passes ``min_df``)."""
+    when building its vocabulary (corrections, so that a seller corrected once still passes ``min_df``); their
+    sellers also get an indicator feature each."""
     lines = [Line(r.seller_name, r.items, r.kind, r.amount) for r in rows]
     labels = [r.label for r in rows]
-    featurizer = Featurizer(**CONFIG["featurizer"]).fit(lines + list(vocabulary_extra))
+    exact = tuple(sorted({line.seller_name for line in vocabulary_extra if line.seller_name}))
+    featurizer = Featurizer(**CONFIG["featurizer"], exact_sellers=exact,
+                            exact_seller_weight=CORRECTION_SELLER_WEIGHT).fit(lines + list(vocabulary_extra))
     calibrated = CalibratedClassifierCV(LinearSVC(C=CONFIG["svc_C"], random_state=0), **CONFIG["calibration"])
     calibrated.fit(featurizer.transform(lines), labels, sample_weight=None if weights is None else list(weights))
     return CategoryModel(featurizer, CalibratedLinear.from_sklearn(calibrated), rules, model_version,
@@ -188,6 +193,17 @@ def render_card(report: dict) -> str:
         "  equipment bought through retailers (办公费 vs fixed assets), utilities (booked here under 租赁/物业费).",
         "- `travel.allowance` (差旅费-补助) has no invoice and is never predicted.",
         "- Pickled scikit-learn artefact: load only files you built or shipped with the project.",
+        "",
+        "## Learning from corrections",
+        "",
+        "- A finance correction of a line's category (`POST /api/invoices/{id}/lines/{n}/category`) is kept as a",
+        "  labelled example with who and when. `reimburse train` (or the scheduled job) retrains on the data above",
+        "  plus the corrections (each weighted against a synthetic line; a corrected seller gets an indicator",
+        "  feature of its own, so what finance taught attaches to that seller) and leaves a seller to the model when",
+        "  a correction contradicts a rule for it (`models/corrections.py`).",
+        "- A retrained version goes to the runtime store (`var/models`) with its own card and metrics. It replaces",
+        "  the current model only when its held-out macro-F1 is within `REIMBURSE_MODEL_MAX_F1_DROP` of the current",
+        "  model's on the same split; `reimburse model rollback` returns to the previous one (`models/registry.py`).",
         "",
         "## Recipe",
         "",
