@@ -31,11 +31,15 @@ class CompanyInfo:
     legal_name: str
     tax_id: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_name", normalize_name(self.legal_name))
+        object.__setattr__(self, "_tax_id", self.tax_id.strip().upper())
+
     def is_our_name(self, name: str | None) -> bool:
-        return normalize_name(name) == normalize_name(self.legal_name)
+        return name == self.legal_name or normalize_name(name) == self._name
 
     def is_our_tax_id(self, tax_id: str | None) -> bool:
-        return (tax_id or "").strip().upper() == self.tax_id.upper()
+        return tax_id == self.tax_id or (tax_id or "").strip().upper() == self._tax_id
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,12 @@
 * ``check_invoices(invoices, company, is_duplicate)``: the integrity rules that need no policy (R1, R3, R4, R5) —
   what the API runs today; ``is_duplicate(key) -> doc_no | None`` is the history of other claims.
 * ``check_claim(claim, policy, company, history=None) -> list[Finding]``: every rule. Per invoice, in rule order
-  (``LINE_RULES``), then the claim rules (``CLAIM_RULES``: agency double-claims, splitting). ``policy.rules.<id>``
-  may disable a rule, restrict it with a ``when`` condition, or replace the severity of its non-info findings.
+  (``LINE_RULES``; rules that cannot apply to the invoice's kind/category are not called), then the claim rules
+  (``CLAIM_RULES``: agency double-claims, splitting). ``policy.rules.<id>`` may disable a rule, restrict it with a
+  ``when`` condition, or replace the severity of its non-info findings.
 * ``evaluate_claim(claim, policy, company, history=None, budgets=None) -> ClaimEvaluation``: ``check_claim`` plus
-  budget findings for the given ``BudgetState``s, the computed allowances, the amounts after caps and the route.
+  the amounts after caps, the computed allowances, budget findings for the given ``BudgetState``s (checked against
+  the payable amount: invoices after caps plus allowances) and the route.
 
 Trip tables (行程单) are evidence only and are never checked.
 """
@@ -16,22 +18,26 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import NamedTuple
 
 from pipeline.policy.base import ClaimRule, LineRule
 from pipeline.policy.budget import BudgetState, check_budget
 from pipeline.policy.company import CompanyInfo
 from pipeline.policy.history import CallableHistory, InvoiceHistory, NoHistory
 from pipeline.policy.inputs import CheckContext, ClaimInput, ClaimLine
+from pipeline.policy.facts import TICKET_KINDS
 from pipeline.policy.routing import Route, routing_reasons
-from pipeline.policy.rules import r1_qr_agreement, r3_agency_double, r3_duplicate, r4_amounts, r5_buyer
+from pipeline.policy.rules import (
+    BUYER_TITLED_KINDS, r1_qr_agreement, r3_agency_double, r3_duplicate, r4_amounts, r5_buyer,
+)
 from pipeline.policy.rules_entertainment import r20_entertainment
 from pipeline.policy.rules_history import r12_splitting, r13_sequential
 from pipeline.policy.rules_invoice import (
     r6_invoice_kind, r11_stale, r14_non_workday, r15_personal, r17_generic_items, r18_rate_sanity,
 )
-from pipeline.policy.rules_travel import r7_trip_dates, r8_route, r9_caps, r10_class
-from pipeline.policy.schema import RULE_IDS, Policy
-from pipeline.policy.travel import AllowanceLine, compute_allowances
+from pipeline.policy.rules_travel import is_lodging, r7_trip_dates, r8_route, r9_caps, r10_class
+from pipeline.policy.schema import Policy
+from pipeline.policy.travel import ALLOWANCE_CATEGORY, AllowanceLine, compute_allowances
 from pipeline.types import Finding, Invoice, InvoiceKind, Severity
 
 # Rules that need only the company and the history (no policy file).
@@ -42,7 +48,6 @@ LINE_RULES: dict[str, LineRule] = {
     "R17": r17_generic_items, "R18": r18_rate_sanity, "R20": r20_entertainment,
 }
 CLAIM_RULES: dict[str, ClaimRule] = {"R3": r3_agency_double, "R12": r12_splitting}
-assert set(LINE_RULES) | set(CLAIM_RULES) | {"BUDGET"} == set(RULE_IDS)
 
 
 def _no_history(_key: str) -> str | None:
@@ -62,13 +67,58 @@ def check_invoices(invoices: Iterable[Invoice], company: CompanyInfo,
     return findings
 
 
-@dataclass(frozen=True)
+class _Shape(NamedTuple):
+    """What decides which rules can apply to a line; lines of one shape share one rule list."""
+
+    kind: InvoiceKind
+    category: str | None
+    items: bool
+    issues: bool
+    lodging: bool
+    city: bool
+    trip: bool
+
+
+def _gates(policy: Policy) -> dict[str, Callable[[_Shape], bool]]:
+    """Rules that cannot apply to a shape are not called (each rule still checks for itself: this only saves calls)."""
+    travel = set(policy.travel.travel_categories)
+    entertainment = set(policy.entertainment.categories)
+    sequential = set(policy.sequential.kinds)
+    return {
+        "R1": lambda s: s.issues,
+        "R5": lambda s: s.kind in BUYER_TITLED_KINDS,
+        "R7": lambda s: s.category in travel or s.kind in TICKET_KINDS or s.lodging,
+        "R8": lambda s: s.trip and (s.kind in TICKET_KINDS or s.city),
+        "R9": lambda s: s.lodging or s.category == ALLOWANCE_CATEGORY,
+        "R10": lambda s: s.kind in TICKET_KINDS,
+        "R13": lambda s: s.kind in sequential,
+        "R15": lambda s: s.items, "R17": lambda s: s.items, "R18": lambda s: s.items,
+        "R20": lambda s: s.category in entertainment,
+    }
+
+
+Entry = tuple[str, LineRule, Callable | None, Severity | None]
+
+
+@dataclass
 class _Plan:
     """The enabled rules with their condition and severity override, resolved once per policy."""
 
-    line: tuple[tuple[str, LineRule, Callable | None, Severity | None], ...]
+    line: tuple[Entry, ...]
     claim: tuple[tuple[str, ClaimRule, Callable | None, Severity | None], ...]
     budget: tuple[bool, Callable | None, Severity | None]
+    gates: dict[str, Callable[[_Shape], bool]]
+    by_shape: dict[tuple, tuple[Entry, ...]] = field(default_factory=dict)
+
+    def for_line(self, line: ClaimLine, ctx: CheckContext) -> tuple[Entry, ...]:
+        key = (line.kind, line.category, bool(line.items), bool(line.invoice.issues), is_lodging(line, ctx.policy),
+               bool(line.city), ctx.claim.trip is not None)
+        entries = self.by_shape.get(key)
+        if entries is None:
+            shape = _Shape(*key)
+            entries = self.by_shape[key] = tuple(
+                e for e in self.line if e[0] not in self.gates or self.gates[e[0]](shape))
+        return entries
 
 
 _PLANS: dict[int, tuple[Policy, _Plan]] = {}
@@ -94,7 +144,7 @@ def _plan(policy: Policy) -> _Plan:
         enabled, cond, sev = resolved(rule_id)
         if enabled:
             claim.append((rule_id, fn, cond, sev))
-    plan = _Plan(tuple(line), tuple(claim), resolved("BUDGET"))
+    plan = _Plan(tuple(line), tuple(claim), resolved("BUDGET"), _gates(policy))
     _PLANS[id(policy)] = (policy, plan)
     return plan
 
@@ -112,20 +162,24 @@ def _context(claim: ClaimInput, policy: Policy, company: CompanyInfo,
 
 def _run(ctx: CheckContext, plan: _Plan) -> list[tuple[ClaimLine | None, Finding]]:
     out: list[tuple[ClaimLine | None, Finding]] = []
+    append = out.append
+    for line in ctx.claim.lines:
+        line.memo.clear()
     for line in ctx.claim.lines:
         if line.kind is InvoiceKind.TRIP_TABLE:
             continue
         env = None
-        for rule_id, fn, cond, sev in plan.line:
+        for _rule_id, fn, cond, sev in plan.for_line(line, ctx):
             if cond is not None:
                 env = env or ctx.variables(line)
                 if not cond(env):
                     continue
             found = fn(line, ctx)
             if found:
-                out.extend((line, f) for f in _override(found, sev))
+                for f in (found if sev is None else _override(found, sev)):
+                    append((line, f))
     claim_env = None
-    for rule_id, fn, cond, sev in plan.claim:
+    for _rule_id, fn, cond, sev in plan.claim:
         if cond is not None:
             claim_env = claim_env or ctx.variables(None)
             if not cond(claim_env):
@@ -161,12 +215,6 @@ def evaluate_claim(claim: ClaimInput, policy: Policy, company: CompanyInfo, hist
     plan = _plan(policy)
     pairs = _run(ctx, plan)
     findings = [f for _, f in pairs]
-    enabled, cond, sev = plan.budget
-    if budgets and enabled and (cond is None or cond(ctx.variables(None))):
-        for state in budgets:
-            f = check_budget(state, claim.amount, policy.budgets)
-            if f is not None:
-                findings.extend(_override([f], sev))
     reduced: dict[int, Decimal] = {}
     for line, f in pairs:
         if line is not None and f.severity is Severity.REDUCE and f.suggested_amount is not None:
@@ -179,9 +227,16 @@ def evaluate_claim(claim: ClaimInput, policy: Policy, company: CompanyInfo, hist
     claimed = sum((c for c, _ in line_amounts if c is not None), Decimal("0.00"))
     after = sum((a for _, a in line_amounts if a is not None), Decimal("0.00"))
     allowances = compute_allowances(claim.trip, claim.employee, policy) if claim.trip is not None else []
+    allowance_total = sum((a.amount for a in allowances), Decimal("0.00"))
+    enabled, cond, sev = plan.budget
+    if budgets and enabled and (cond is None or cond(ctx.variables(None))):
+        for state in budgets:
+            f = check_budget(state, after + allowance_total, policy.budgets)
+            if f is not None:
+                findings.extend(_override([f], sev))
     invoices = [ln.invoice for ln in claim.lines]
     reasons = routing_reasons(findings, invoices, [ln.classification for ln in claim.lines], policy.routing)
     return ClaimEvaluation(
         findings=findings, allowances=allowances, route=Route.FINANCE_REVIEW if reasons else Route.OA,
-        route_reasons=reasons, amount_claimed=claimed, amount_after_caps=after,
-        allowance_total=sum((a.amount for a in allowances), Decimal("0.00")), line_amounts=line_amounts)
+        route_reasons=reasons, amount_claimed=claimed, amount_after_caps=after, allowance_total=allowance_total,
+        line_amounts=line_amounts)

@@ -89,15 +89,16 @@ def _agency_items(line: ClaimLine) -> tuple[bool, bool]:
 def r3_agency_double(ctx: CheckContext) -> list[Finding]:
     """An OTA invoice for 代订机票/代订住宿 next to the ticket / hotel invoice it booked (DOMAIN §1.4 F, H)."""
     lines = ctx.claim.lines if ctx.claim else []
+    agency = [(ln, *_agency_items(ln)) for ln in lines if ln.total is not None]
+    agency = [a for a in agency if a[1] or a[2]]
+    if not agency:
+        return []
     lodging_categories = set(ctx.policy.lodging.categories) if ctx.policy else {"travel.lodging"}
     tickets = [ln for ln in lines if ln.kind in AIR_KINDS and ln.total is not None]
     hotels = [ln for ln in lines if ln.total is not None and (ln.category in lodging_categories or any(
         i.jiancheng == "住宿服务" for i in ln.items))]
     findings = []
-    for line in lines:
-        if line.total is None:
-            continue
-        flight, lodging = _agency_items(line)
+    for line, flight, lodging in agency:
         for booked, others, zh_what, en_what in ((flight, tickets, "机票行程单", "flight itinerary"),
                                                  (lodging, hotels, "酒店发票", "hotel invoice")):
             others = [o for o in others if o is not line]
