@@ -16,8 +16,9 @@ from pipeline.types import (
     Classification, Extraction, FieldSource, FieldValue, Invoice, InvoiceKind, LineItem, ValidationIssue,
 )
 
-MONEY_FIELDS = frozenset({"amount_excl_tax", "tax_amount", "total_incl_tax", "trip_total"})
-DATE_FIELDS = frozenset({"issue_date", "apply_date", "period_start", "period_end"})
+MONEY_FIELDS = frozenset({"amount_excl_tax", "tax_amount", "total_incl_tax", "trip_total", "fare", "fuel_surcharge",
+                          "caac_fund", "other_taxes", "insurance"})
+DATE_FIELDS = frozenset({"issue_date", "apply_date", "period_start", "period_end", "depart_date", "flight_date"})
 DATETIME_FIELDS = frozenset({"depart_datetime"})
 
 

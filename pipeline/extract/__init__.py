@@ -6,9 +6,10 @@ Structured data from OFD/XML readers wins (``pipeline.extract.structured``); oth
   into one region per QR (stacked or side by side); a page that repeats the previous page's invoice number, or
   shows neither a number nor a total, continues the previous page's invoice (its items are appended); pages where
   nothing identifies an invoice are skipped;
-* the kind comes from the QR type, then the printed title, then the page's features (rail ticket, ride-hailing
-  行程单), then the 发票代码 structure (DOMAIN §1.1); the kind picks the reader (``vat``, ``ticket``,
-  ``trip_table``);
+* the kind comes from the QR type, then the printed title (a 定额 invoice titled 出租 is a taxi invoice), then the
+  page's features (rail ticket, ride-hailing 行程单, a Latin-script receipt), then the 发票代码 structure
+  (DOMAIN §1.1); the kind picks the reader (``vat`` for VAT, 数电, toll and hotel invoices, ``ticket`` for rail,
+  ``air``, ``taxi``, ``quota``, ``receipt``, ``trip_table``);
 * field keys are the canonical ones (DOMAIN §1.4 and ``pipeline.serialize``); every value carries its source
   (``QR``, the page's ``TEXT_LAYER``/``OCR``, or ``COMPUTED``), confidence (the OCR score of the line it was read
   from, 1.0 for text layer and QR), box and page; a field the document does not print is absent;
@@ -23,9 +24,13 @@ import re
 
 from pipeline.codes import is_digital_number, kind_from_code, kind_from_title
 from pipeline.extract import fields as F
+from pipeline.extract.air import extract_air
 from pipeline.extract.layout import Layout
 from pipeline.extract.qr import apply_qr, invoice_payloads
+from pipeline.extract.quota import extract_quota
+from pipeline.extract.receipt import extract_receipt, looks_like_receipt
 from pipeline.extract.structured import invoices_from_structured
+from pipeline.extract.taxi import extract_taxi
 from pipeline.extract.ticket import extract_ticket, looks_like_rail_ticket
 from pipeline.extract.trip_table import extract_trip_table, looks_like_trip_table
 from pipeline.extract.vat import complete_amounts, extract_vat
@@ -41,7 +46,11 @@ from pipeline.types import (
 )
 from pipeline.validate import validate_invoice
 
-_TICKETS = {InvoiceKind.RAIL_E_TICKET, InvoiceKind.RAIL_PAPER_TICKET}
+_READERS = {
+    InvoiceKind.RAIL_E_TICKET: extract_ticket, InvoiceKind.RAIL_PAPER_TICKET: extract_ticket,
+    InvoiceKind.AIR_E_ITINERARY: extract_air, InvoiceKind.AIR_PAPER_ITINERARY: extract_air,
+    InvoiceKind.TAXI: extract_taxi, InvoiceKind.QUOTA: extract_quota,
+}
 _REFINES = {  # a broader kind (QR / title) and the narrower one the code or a keyword may show
     InvoiceKind.VAT_E_NORMAL: {InvoiceKind.VAT_E_TOLL},
     InvoiceKind.VAT_NORMAL: {InvoiceKind.VAT_ROLL},
@@ -81,10 +90,10 @@ def extract_region(lines: list[TextLine], page: PageContent, payload: QrPayload 
     if kind == InvoiceKind.TRIP_TABLE:
         extract_trip_table(layout, inv, source)
         return inv
-    if kind in _TICKETS:
-        extract_ticket(layout, inv, source)
-    else:
-        extract_vat(layout, inv, source)
+    if kind == InvoiceKind.RECEIPT:
+        extract_receipt(layout, inv, source)
+        return inv if inv.fields else None
+    _READERS.get(kind, extract_vat)(layout, inv, source)
     if payload is not None:
         apply_qr(inv, payload, code)
     inv.kind = _refine_kind(inv.kind, inv, layout)
@@ -101,11 +110,15 @@ def _first_kind(layout: Layout, payload: QrPayload | None) -> InvoiceKind:
         return InvoiceKind.TRIP_TABLE
     title = F.title(layout)
     title_kind = kind_from_title(title.value) if title else None
+    if title_kind == InvoiceKind.QUOTA and "出租" in title.value:
+        return InvoiceKind.TAXI
     if title_kind is not None:
         return title_kind
     if looks_like_rail_ticket(layout):
         numbers = F.digits_after(layout, r"发\s*票\s*号\s*码", (20,))
         return InvoiceKind.RAIL_E_TICKET if numbers else InvoiceKind.RAIL_PAPER_TICKET
+    if looks_like_receipt(layout):
+        return InvoiceKind.RECEIPT
     return InvoiceKind.UNKNOWN
 
 
@@ -114,6 +127,9 @@ def _refine_kind(kind: InvoiceKind, inv: Invoice, layout: Layout) -> InvoiceKind
     code_kind = kind_from_code(code) if code else None
     text = " ".join(s.text for s in layout.segs)
     keyword_kind = InvoiceKind.VAT_ROLL if re.search(r"卷\s*[票式]", text) else None
+    if kind == InvoiceKind.UNKNOWN and code and len(code) == 12 and code[0] == "0" \
+            and re.search(r"机\s*打\s*号\s*码", text) and re.search(r"收\s*款\s*员", text):
+        keyword_kind = InvoiceKind.VAT_ROLL  # a 卷票 whose title was not read: its 机打号码 / 收款员 rows show it
     if kind == InvoiceKind.UNKNOWN:
         if code_kind is not None:
             return code_kind
