@@ -5,13 +5,22 @@ Contract:
   ``next_attempt_at <= now``, or ``sending`` whose lease ran out because a relay died mid-delivery), delivers each,
   and returns how many it handled. Claiming is a short transaction of its own (PostgreSQL: ``SELECT ... FOR UPDATE
   SKIP LOCKED``, so relays on several machines share the work; SQLite: a conditional UPDATE on the row's attempt
-  count), and no database transaction is open while the adapter talks to the OA.
+  count), and no database transaction is open while the adapter talks to the OA. A relay starts no delivery once
+  ``LEASE_SHARE`` of the batch's lease has gone (slow OA answers): the rest is taken again after the lease, so two
+  relays never send one message at the same time.
 * Delivered: status ``delivered``; the claim gets ``oa_request_id`` (if the OA returned one and the claim has none)
-  and, while it still waits for approval, ``oa_status``. A decision that arrived first is never overwritten.
+  and, while it still waits for approval, ``oa_status``. A decision that arrived first is never overwritten. The
+  OA's id is stored in the same transaction that marks the message delivered, so it is there before anything
+  else happens to the claim. An answer that the OA already had the document but without its id (Seeyon's
+  unique-field refusal, ``SubmitResult(None, deduplicated=True)``) is delivered too: the id comes with the
+  callback or is found by ``api.reconcile`` (``lookup``), never by creating the document again.
 * Failed: retried after ``RetryPolicy.delay(attempt)`` (exponential, with jitter) until ``max_attempts``; then, or at
   once for a permanent failure, status ``dead`` with ``last_error`` kept and the claim's ``oa_status`` set to
   ``delivery_failed``. Every outcome is noted in the claim's audit log.
-* ``run_relay_forever(...)`` loops until its stop event is set; ``RelayThread`` runs it in a daemon thread.
+* ``metrics`` (``api.metrics.OaMetrics``, optional) counts sent / deduplicated / failed / retried / dead and the
+  duration of each ``submit``.
+* ``run_relay_forever(...)`` loops until its stop event is set; ``RelayThread`` runs it in a daemon thread (an
+  app starts ``Settings.relay_workers`` of them; they share the work like relays in several processes do).
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,6 +37,7 @@ from sqlmodel import Session, col, select
 
 from api.columns import utcnow
 from api.db import SessionFactory
+from api.metrics import OaMetrics
 from api.settings import Settings
 from api.tables import AuditLog, Claim, OutboxMessage, OutboxStatus
 from pipeline.claim import ClaimState
@@ -35,6 +46,7 @@ from pipeline.sync.base import DeliveryError, OaAdapter, OutboundMessage, Submit
 log = logging.getLogger(__name__)
 
 DUE_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+LEASE_SHARE = 0.8  # a relay starts no delivery after this share of its batch's lease has gone
 MAX_ERROR_CHARS = 2000
 
 
@@ -108,17 +120,24 @@ def _delivered(session_factory: SessionFactory, item: _Claimed, result: SubmitRe
             session.exec(update(Claim).where(col(Claim.id) == item.claim_id, col(Claim.oa_request_id).is_(None))
                          .values(oa_request_id=result.oa_request_id))
         _set_oa_status_while_pending(session, item.claim_id, result.status)
-        _note(session, item.claim_id, f"delivered to OA on attempt {item.message.attempt}"
-              + (f", request {result.oa_request_id}" if result.oa_request_id else ""))
+        detail = f"delivered to OA on attempt {item.message.attempt}"
+        if result.oa_request_id:
+            detail += f", request {result.oa_request_id}"
+        if result.deduplicated:
+            detail += (" (the OA already had it: not created again)" if result.oa_request_id else
+                       " (the OA already had it but gave no id: found later by callback or reconciliation)")
+        _note(session, item.claim_id, detail)
         session.commit()
 
 
 def _failed(session_factory: SessionFactory, item: _Claimed, error: str, retryable: bool, now: datetime,
-            retry: RetryPolicy, rng: random.Random) -> None:
+            retry: RetryPolicy, rng: random.Random) -> bool:
+    """Schedule another attempt or dead-letter the message; returns True when it is dead."""
     with session_factory() as session:
         row = session.get(OutboxMessage, item.row_id)
         row.last_error = error[:MAX_ERROR_CHARS]
-        if retryable and item.message.attempt < retry.max_attempts:
+        dead = not (retryable and item.message.attempt < retry.max_attempts)
+        if not dead:
             row.status = OutboxStatus.PENDING
             row.next_attempt_at = now + timedelta(seconds=retry.delay(item.message.attempt, rng))
         else:
@@ -127,33 +146,53 @@ def _failed(session_factory: SessionFactory, item: _Claimed, error: str, retryab
             why = f"{item.message.attempt} attempts" if retryable else "a permanent error"
             _note(session, item.claim_id, f"delivery to OA abandoned after {why}: {row.last_error}")
         session.commit()
+    return dead
 
 
 def relay_once(session_factory: SessionFactory, adapter: OaAdapter, now: datetime | None = None, *,
-               retry: RetryPolicy | None = None, batch_size: int = 20, rng: random.Random | None = None) -> int:
+               retry: RetryPolicy | None = None, batch_size: int = 20, rng: random.Random | None = None,
+               metrics: OaMetrics | None = None) -> int:
     now = now or utcnow()
     retry = retry or RetryPolicy()
     rng = rng or random.Random()
+    claimed_at = time.monotonic()
     claimed = _claim_due(session_factory, now, retry, batch_size)
-    for item in claimed:
+    for index, item in enumerate(claimed):
+        if time.monotonic() - claimed_at > retry.lease_seconds * LEASE_SHARE:
+            # the rest of the batch is left to run out its lease: another relay may take it then, and two relays
+            # must never send one message at once
+            log.warning("relay batch outlived %d%% of its lease; %d message(s) left for later",
+                        LEASE_SHARE * 100, len(claimed) - index)
+            return index
+        started = time.perf_counter()
+        failure: tuple[str, bool] | None = None
         try:
             result = adapter.submit(item.message)
         except DeliveryError as exc:
             log.warning("delivery of %s failed (attempt %d): %s", item.message.message_id, item.message.attempt, exc)
-            _failed(session_factory, item, str(exc), exc.retryable, now, retry, rng)
+            failure = (str(exc), exc.retryable)
         except Exception as exc:  # an adapter bug must not stop the relay; retry like a transient failure
             log.exception("adapter %s crashed delivering %s", adapter.name, item.message.message_id)
-            _failed(session_factory, item, f"adapter error: {exc!r}", True, now, retry, rng)
-        else:
+            failure = (f"adapter error: {exc!r}", True)
+        if metrics is not None:
+            metrics.submitted(time.perf_counter() - started, failure is None)
+        if failure is None:
             _delivered(session_factory, item, result, now)
+            if metrics is not None:
+                metrics.delivered(result.deduplicated)
+        else:
+            dead = _failed(session_factory, item, failure[0], failure[1], now, retry, rng)
+            if metrics is not None:
+                metrics.failure(failure[1], dead)
     return len(claimed)
 
 
 def run_relay_forever(session_factory: SessionFactory, adapter: OaAdapter, stop: threading.Event, *,
-                      poll_seconds: float = 2.0, retry: RetryPolicy | None = None, batch_size: int = 20) -> None:
+                      poll_seconds: float = 2.0, retry: RetryPolicy | None = None, batch_size: int = 20,
+                      metrics: OaMetrics | None = None) -> None:
     while not stop.is_set():
         try:
-            handled = relay_once(session_factory, adapter, retry=retry, batch_size=batch_size)
+            handled = relay_once(session_factory, adapter, retry=retry, batch_size=batch_size, metrics=metrics)
         except Exception:  # e.g. the database is briefly unreachable: log, wait, go on
             log.exception("relay pass failed")
             handled = 0
@@ -164,13 +203,14 @@ def run_relay_forever(session_factory: SessionFactory, adapter: OaAdapter, stop:
 class RelayThread:
     """The in-process relay worker the app starts with its lifespan (``Settings.relay_enabled``)."""
 
-    def __init__(self, session_factory: SessionFactory, adapter: OaAdapter, settings: Settings):
+    def __init__(self, session_factory: SessionFactory, adapter: OaAdapter, settings: Settings, *,
+                 metrics: OaMetrics | None = None, name: str = "outbox-relay"):
         self._stop = threading.Event()
         self._thread = threading.Thread(
-            target=run_relay_forever, name="outbox-relay", daemon=True,
+            target=run_relay_forever, name=name, daemon=True,
             args=(session_factory, adapter, self._stop),
             kwargs={"poll_seconds": settings.relay_poll_seconds, "retry": RetryPolicy.from_settings(settings),
-                    "batch_size": settings.relay_batch_size})
+                    "batch_size": settings.relay_batch_size, "metrics": metrics})
 
     def start(self) -> None:
         self._thread.start()
