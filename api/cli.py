@@ -9,12 +9,22 @@ Contracts (evaluation scripts rely on these; keep them stable):
 * ``reimburse classify --json`` reads JSON lines ``{"seller_name", "items": [{"name"}], "kind"}`` on stdin and
   prints ``{"category", "confidence", "abstained", "model_version"}`` per line.
 
-Other commands: ``train`` (rebuild the shipped model), ``demo`` (the ``make run`` path), ``serve``, ``relay``.
+* ``reimburse check --json CLAIM.json`` evaluates a claim (employee, trip, invoices as printed by ``extract``)
+  against the policy (``--policy``, ``--org``; default ``samples/policy/policy.yaml`` and the org file it names) and
+  prints ``{"findings", "route", "allowances", ...}`` without saving anything; bad input exits with code 2
+  (``pipeline.policy.check_cli``).
+
+Other commands: ``train`` (retrain on finance corrections; ``--baseline`` rebuilds the shipped model) and ``model
+list|rollback|promote`` (``api.model_cli``), ``demo`` (the ``make run`` path), ``serve``, ``relay``,
+``oa dry-run --adapter NAME --claim-json FILE [--mapping FILE]`` (print the request body an OA adapter would send
+for a 报销单, mapping default ``samples/oa/<NAME>.yaml``; exit code 2 on an invalid mapping or document),
+``oa check|reconcile``, ``outbox list|show|requeue`` and ``export claims|vouchers`` (``api.oa_cli``).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from decimal import Decimal, InvalidOperation
@@ -22,6 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
+
+from api.model_cli import add_model_parser
+from api.oa_cli import add_export_parser, add_oa_commands, add_outbox_parser
 
 
 def _classifier():
@@ -31,8 +44,12 @@ def _classifier():
 
 
 def _classify_invoice(model, inv) -> Any:
-    items = [i.name for i in inv.items]
-    return model.classify(inv.get("seller_name"), items, kind=inv.kind.value, amount=inv.get("total_incl_tax"))
+    """The invoice's category; each item line also gets its own (printed as ``items[].category``)."""
+    seller, amount = inv.get("seller_name"), inv.get("total_incl_tax")
+    if inv.items:
+        lines = model.classify_lines(seller, inv.items, kind=inv.kind.value, amount=amount)
+        inv.items = [dataclasses.replace(i, category=c.category) for i, c in zip(inv.items, lines, strict=True)]
+    return model.classify(seller, [i.name for i in inv.items], kind=inv.kind.value, amount=amount)
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -96,10 +113,16 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from models.train import main as train_main
+def cmd_check(args: argparse.Namespace) -> int:
+    from pipeline.policy.check_cli import check_command
 
-    return train_main(args.rest) or 0
+    return check_command(args.claim, policy=args.policy, org=args.org, as_json=args.json)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from api.model_cli import train_command
+
+    return train_command(args.rest)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -117,6 +140,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(serve=not args.no_serve, host=args.host, port=args.port)
 
 
+def cmd_oa_dry_run(args: argparse.Namespace) -> int:
+    from pipeline.sync.mapping import MappingError, render_payload
+
+    mapping = args.mapping
+    if mapping is None and args.adapter != "generic_webhook":
+        mapping = Path("samples/oa") / f"{args.adapter}.yaml"
+    try:
+        document = json.loads(Path(args.claim_json).read_text(encoding="utf-8"))
+        payload = render_payload(args.adapter, document, mapping)
+    except (OSError, json.JSONDecodeError, MappingError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(payload, ensure_ascii=False, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="reimburse", description="Invoice OCR and reimbursement pipeline")
     sub = p.add_subparsers(dest="command", required=True)
@@ -132,9 +171,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="JSON lines in and out (the only mode)")
     c.set_defaults(func=cmd_classify)
 
-    t = sub.add_parser("train", help="rebuild the expense-category model from data in the repo")
+    k = sub.add_parser("check", help="check a claim described in JSON against the expense policy")
+    k.add_argument("claim", metavar="CLAIM.json", help="the claim (employee, trip, invoices); '-' reads stdin")
+    k.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    k.add_argument("--policy", help="policy YAML (default: samples/policy/policy.yaml)")
+    k.add_argument("--org", help="master data YAML (default: the file the policy names)")
+    k.set_defaults(func=cmd_check)
+
+    t = sub.add_parser("train", help="retrain the expense-category model on the repo data + finance corrections "
+                                     "(--baseline: rebuild the shipped model); see api.model_cli")
     t.add_argument("rest", nargs=argparse.REMAINDER)
     t.set_defaults(func=cmd_train)
+    add_model_parser(sub)
 
     for name, func, helptext in (("serve", cmd_serve, "serve the API"),
                                  ("demo", cmd_demo, "the `make run` path: demo data through to OA, then serve")):
@@ -144,10 +192,24 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "demo":
             s.add_argument("--no-serve", action="store_true", help="stop after the summary")
         s.set_defaults(func=func)
+
+    oa = sub.add_parser("oa", help="OA integration tools").add_subparsers(dest="oa_command", required=True)
+    d = oa.add_parser("dry-run", help="print the payload an OA adapter would send for a claim document")
+    d.add_argument("--adapter", required=True, help="weaver, seeyon, landray, dingtalk, wecom, feishu or "
+                                                    "generic_webhook")
+    d.add_argument("--claim-json", required=True, metavar="FILE", help="the 报销单 (DOMAIN §8.1) as JSON")
+    d.add_argument("--mapping", metavar="FILE", help="field mapping YAML (default samples/oa/<adapter>.yaml)")
+    d.set_defaults(func=cmd_oa_dry_run)
+    add_oa_commands(oa)  # oa check, oa reconcile; then outbox list|show|requeue and export (api.oa_cli)
+    add_outbox_parser(sub)
+    add_export_parser(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train"]:  # argparse.REMAINDER would refuse leading --options: train parses its own
+        return cmd_train(argparse.Namespace(rest=argv[1:]))
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
+import api.policy_tables  # noqa: F401  (registers the policy tables too)
 import api.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 SessionFactory = Callable[[], Session]

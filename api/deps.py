@@ -27,7 +27,8 @@ def get_app_settings(request: Request) -> Settings:
 def get_adapter(request: Request) -> OaAdapter:
     adapter = request.app.state.adapter
     if adapter is None:
-        raise NotConfigured("OA integration is not configured (set REIMBURSE_OA_WEBHOOK_URL and the secrets)")
+        raise NotConfigured("OA integration is not configured (set REIMBURSE_OA_ADAPTER and REIMBURSE_OA_OPTIONS, "
+                            "or REIMBURSE_OA_WEBHOOK_URL and the secrets; see api.oa_config)")
     return adapter
 
 

@@ -3,7 +3,10 @@
 Contract: ``claim_document(claim, company)`` reads the claim, its employee, lines (with their invoices) and
 findings, and returns plain JSON. Amounts are 2-dp strings; each line is rounded once and the totals are sums
 of lines; ``amount_upper`` is recomputed from ``amount_approved``. ``amount_approved`` takes a line down to the
-``suggested_amount`` of a ``reduce`` finding on it. There is no loan offset yet (``loan_offset`` "0.00").
+``suggested_amount`` of a ``reduce`` finding on it (an invoice split into lines by category is reduced once, largest
+line first: ``api.attribution.approved_amounts``). There is no loan offset yet (``loan_offset`` "0.00").
+Cost centre and project come from the claim (``api.costcentre``), per claim line as well as for the document; each
+line carries its category's confidence, source and the model version that labelled it.
 Invoice facts come from the stored extraction JSON (``pipeline.serialize`` shape), missing ones are null.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from api.attribution import approved_amounts
 from api.tables import Claim, ClaimLine, Company, FindingRecord
 from models.taxonomy import load_taxonomy
 from pipeline.claim import claim_total, total_upper
@@ -26,10 +30,10 @@ def _finding_json(f: FindingRecord) -> dict[str, Any]:
             "evidence": f.evidence}
 
 
-def _approved(line: ClaimLine, findings: list[FindingRecord]) -> Decimal:
+def _cap(findings: list[FindingRecord]) -> Decimal | None:
     caps = [f.suggested_amount for f in findings
             if f.severity == Severity.REDUCE.value and f.suggested_amount is not None]
-    return min([line.amount, *caps])
+    return min(caps) if caps else None
 
 
 def _expense_type(code: str | None) -> dict[str, Any] | None:
@@ -56,7 +60,12 @@ def _line_json(line: ClaimLine, findings: list[FindingRecord], approved: Decimal
     return {
         "line_no": line.line_no,
         "expense_type": _expense_type(line.category),
-        "category_confirmed": not record.abstained,
+        "category_confirmed": not line.abstained,
+        "category_confidence": line.confidence,
+        "category_source": line.category_source,
+        "model_version": line.model_version,
+        "cost_center": line.cost_center,
+        "project": line.project,
         "invoice": {
             "kind": record.kind,
             "business_key": record.business_key,
@@ -94,7 +103,8 @@ def claim_document(claim: Claim, company: Company) -> dict[str, Any]:
     by_invoice: dict[int | None, list[FindingRecord]] = {}
     for f in claim.findings:
         by_invoice.setdefault(f.invoice_id, []).append(f)
-    approved = {line.line_no: _approved(line, by_invoice.get(line.invoice_id, [])) for line in claim.lines}
+    caps = {invoice_id: _cap(found) for invoice_id, found in by_invoice.items() if invoice_id is not None}
+    approved = approved_amounts(claim.lines, {k: v for k, v in caps.items() if v is not None})
     amount_claimed = claim_total(line.amount for line in claim.lines)
     amount_approved = claim_total(approved.values())
     loan_offset = Decimal("0.00")
@@ -106,7 +116,10 @@ def claim_document(claim: Claim, company: Company) -> dict[str, Any]:
         "applicant": {"emp_no": employee.emp_no, "name": employee.name},
         "dept": {"code": employee.department, "name": employee.department_name},
         "cost_bearing_dept": {"code": employee.department},
-        "cost_center": employee.cost_center,
+        "cost_center": claim.cost_center or employee.cost_center,
+        "project": {"code": claim.project} if claim.project else None,
+        "trip": ({"start": claim.trip_start.isoformat(), "end": claim.trip_end.isoformat()}
+                 if claim.trip_start and claim.trip_end else None),
         "reason": claim.reason,
         "currency": "CNY",
         "amount_claimed": fmt_amount(amount_claimed),

@@ -23,7 +23,7 @@ import tempfile
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import date, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,16 +33,17 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
+from api import attribution, budgets, costcentre, history, policy_service, workers
 from api.columns import utcnow
 from api.document import DOC_TOPIC, claim_document
 from api.errors import ClaimBlocked, Conflict, InvalidRequest, NotFound
 from api.settings import get_settings
 from api.tables import (
-    AuditLog, Claim, ClaimLine, Company, Employee, FindingRecord, InvoiceLedger, InvoiceRecord, OutboxMessage,
+    AuditLog, Claim, Company, Employee, FindingRecord, InvoiceLedger, InvoiceRecord, OutboxMessage,
     StoredFile,
 )
 from models import category
-from pipeline import policy, runner, serialize
+from pipeline import policy, serialize
 from pipeline.claim import RELEASED_STATES, ClaimState, claim_total, is_terminal, total_upper, transition
 from pipeline.errors import DocumentTooLarge, PipelineError
 from pipeline.ingest import ingest_bytes
@@ -80,6 +81,7 @@ def load_org(session: Session, org: dict[str, Any]) -> Company:
         employee.department_name = dept.get("name")
         employee.grade = spec.get("grade")
         employee.cost_center = spec.get("cost_center") or dept.get("cost_center")
+    costcentre.load_org_extras(session, company, org)
     session.commit()
     session.refresh(company)
     return company
@@ -158,7 +160,7 @@ def _upload_one(session: Session, employee: Employee, model: Any, storage_dir: P
     except PipelineError as exc:  # empty, too large or not a document type we read: not worth keeping
         result.error = str(exc)
         return result
-    extraction = runner.extract_bytes(name, data)
+    extraction = workers.extract(name, data)
     if stored is None:
         stored = StoredFile(sha256=sha256, name=name, media_type=result.media_type, size=len(data),
                             path=_store_bytes(storage_dir, sha256, data), employee_id=employee.id)
@@ -169,7 +171,7 @@ def _upload_one(session: Session, employee: Employee, model: Any, storage_dir: P
         stored.invoices.append(InvoiceRecord(
             kind=inv.kind.value, business_key=inv.business_key, total=inv.total, category=c.category,
             category_confidence=c.confidence, abstained=c.abstained, model_version=c.model_version,
-            data=serialize.invoice_to_json(inv, c)))
+            data=serialize.invoice_to_json(inv, c), lines=attribution.label_lines(model, inv)))
     session.commit()
     session.refresh(stored)
     result.file, result.invoices, result.error = stored, list(stored.invoices), stored.extraction_error
@@ -212,25 +214,8 @@ def _company_info(company: Company) -> policy.CompanyInfo:
 
 
 def _run_checks(session: Session, claim: Claim) -> list[FindingRecord]:
-    """Replace the claim's findings by a fresh run of the policy rules over its invoices."""
-    session.exec(delete(FindingRecord).where(col(FindingRecord.claim_id) == claim.id))
-    records = list(claim.attachments)
-    invoices = [serialize.invoice_from_json(r.data) for r in records]
-    record_by_key = {}
-    for r in records:
-        record_by_key.setdefault(r.business_key, r)
-    found = policy.check_invoices(invoices, _company_info(claim.employee.company),
-                                  lambda key: other_claim_holding(session, key, claim.id))
-    rows = []
-    for f in found:
-        record = record_by_key.get(f.invoice_key) if f.invoice_key else None
-        rows.append(FindingRecord(claim_id=claim.id, invoice_id=record.id if record else None, rule_id=f.rule_id,
-                                  severity=f.severity.value, message_zh=f.message_zh, message_en=f.message_en,
-                                  evidence=dict(f.evidence), suggested_amount=f.suggested_amount))
-    session.add_all(rows)
-    session.flush()
-    session.expire(claim, ["findings"])
-    return rows
+    """Replace the claim's findings by a fresh run of the policy rules over its invoices (``api.policy_service``)."""
+    return policy_service.run_checks(session, claim).findings
 
 
 def _attach(session: Session, claim: Claim, invoice_ids: Sequence[int]) -> None:
@@ -244,8 +229,12 @@ def _attach(session: Session, claim: Claim, invoice_ids: Sequence[int]) -> None:
     session.expire(claim, ["attachments"])
 
 
-def create_claim(session: Session, employee_no: str, invoice_ids: Sequence[int], reason: str) -> Claim:
+def create_claim(session: Session, employee_no: str, invoice_ids: Sequence[int], reason: str, *,
+                 cost_center: str | None = None, project: str | None = None, trip_start: date | None = None,
+                 trip_end: date | None = None, trip_request_id: int | None = None) -> Claim:
     employee = get_employee(session, employee_no)
+    trip = costcentre.trip_context(trip_start, trip_end)
+    cost = costcentre.resolve(session, employee, cost_center, project, trip)
     if len(set(invoice_ids)) != len(invoice_ids):
         raise InvalidRequest("an invoice id is listed twice")
     if not reason.strip():
@@ -263,45 +252,82 @@ def create_claim(session: Session, employee_no: str, invoice_ids: Sequence[int],
     if not counted:
         raise InvalidRequest("a claim needs at least one invoice that is not only a trip table (行程单)")
     # An unreadable total counts as 0.00 here; rule R4 blocks the claim until someone fixes it.
-    lines = [ClaimLine(line_no=n, invoice_id=r.id, amount=r.total if r.total is not None else ZERO,
-                       category=r.category) for n, r in enumerate(counted, start=1)]
+    lines = attribution.claim_lines(session, counted, trip, cost)  # one line per (invoice, category)
     total = claim_total(line.amount for line in lines)
     claim = Claim(employee_id=employee.id, doc_no=f"pending-{uuid.uuid4().hex}", reason=reason.strip(),
-                  total=total, total_upper=total_upper(total), lines=lines)
+                  total=total, total_upper=total_upper(total), lines=lines, cost_center=cost.cost_center,
+                  cost_center_source=cost.cost_center_source, project=cost.project,
+                  project_source=cost.project_source, trip_start=trip_start, trip_end=trip_end)
     _assign_doc_no(session, claim)
     _attach(session, claim, invoice_ids)
     _audit(session, claim, None, ClaimState.DRAFT, employee_no, "created")
+    if trip_request_id is not None:
+        from api import travel  # noqa: PLC0415  (travel imports this module)
+        travel.link_claim(session, claim, trip_request_id)
     _run_checks(session, claim)
     session.commit()
     session.refresh(claim)
     return claim
 
 
+class _LedgerRace(Exception):
+    """Another claim took one of this claim's invoice keys in the ledger after our checks ran."""
+
+
 def _lock_invoices(session: Session, claim: Claim) -> None:
-    keys = {r.business_key for r in claim.attachments if r.business_key}
+    """One ledger row per key of every invoice (``api.history.invoice_keys``); the unique key is the arbiter."""
+    keys = {key for r in claim.attachments for key in history.invoice_keys(r)}
     session.add_all(InvoiceLedger(business_key=key, claim_id=claim.id) for key in sorted(keys))
     try:
         session.flush()
     except IntegrityError:
-        session.rollback()
-        raise Conflict("an invoice on this claim was just submitted on another claim; reload and check") from None
+        raise _LedgerRace from None
 
 
-def submit_claim(session: Session, claim_id: int, actor: str | None = None) -> Claim:
-    claim = get_claim(session, claim_id, for_update=True)
-    actor = actor or claim.employee.emp_no
-    transition(claim.state, ClaimState.SUBMITTED)  # fail before doing any work
-    findings = _run_checks(session, claim)
-    blocking = [f for f in findings if f.severity == Severity.BLOCK.value]
-    if blocking:
-        session.commit()  # keep the refreshed findings; the claim stays a draft
-        raise ClaimBlocked(f"{len(blocking)} blocking finding(s): " + "; ".join(f.message_en for f in blocking))
-    _move(session, claim, ClaimState.SUBMITTED, actor)
-    _lock_invoices(session, claim)
+def queue_for_oa(session: Session, claim: Claim, actor: str = "system",
+                 detail: str = "queued for delivery to OA") -> None:
+    """The outbox message carrying the canonical 报销单, and -> pending_approval; the caller commits."""
     document = claim_document(claim, claim.employee.company)
     session.add(OutboxMessage(message_id=f"msg_{uuid.uuid4().hex}", claim_id=claim.id, topic=DOC_TOPIC,
                               payload=document, idempotency_key=str(claim.id)))
-    _move(session, claim, ClaimState.PENDING_APPROVAL, "system", "queued for delivery to OA")
+    _move(session, claim, ClaimState.PENDING_APPROVAL, actor, detail)
+
+
+def _refuse(session: Session, findings: Sequence[FindingRecord]) -> ClaimBlocked:
+    session.commit()  # keep the refreshed findings; the claim stays a draft
+    return ClaimBlocked(f"{len(findings)} blocking finding(s): " + "; ".join(
+        f"{f.rule_id}: {f.message_en}" for f in findings))
+
+
+def submit_claim(session: Session, claim_id: int, actor: str | None = None) -> Claim:
+    """Checks, ledger, budget reservation and routing in one transaction: refused (``ClaimBlocked``) on an
+    integrity or budget block; to finance review (in_review) when the evaluation routes there; else to the OA."""
+    claim = get_claim(session, claim_id, for_update=True)
+    actor = actor or claim.employee.emp_no
+    transition(claim.state, ClaimState.SUBMITTED)  # fail before doing any work
+    checked = policy_service.run_checks(session, claim, lock_budgets=True)
+    refused = policy_service.refusing(checked)
+    if refused:
+        raise _refuse(session, refused)
+    _move(session, claim, ClaimState.SUBMITTED, actor)
+    try:
+        _lock_invoices(session, claim)
+    except _LedgerRace:  # a concurrent submission won the invoice: report it as the R3 duplicate it now is
+        session.rollback()
+        claim = get_claim(session, claim_id, for_update=True)
+        rechecked = policy_service.refusing(policy_service.run_checks(session, claim))
+        if rechecked:
+            raise _refuse(session, rechecked) from None
+        session.commit()
+        raise ClaimBlocked("R3: an invoice on this claim was just submitted on another claim; "
+                           "it cannot be reimbursed twice") from None
+    if checked.evaluation is not None:
+        budgets.reserve_claim(session, claim.id, checked.accounts, checked.evaluation.amount_payable)
+    if checked.to_review:
+        _move(session, claim, ClaimState.IN_REVIEW, "system",
+              "routed to finance review: " + ", ".join(checked.evaluation.route_reasons))
+    else:
+        queue_for_oa(session, claim)
     session.commit()
     session.refresh(claim)
     return claim
@@ -319,6 +345,12 @@ def _find_claim_for(session: Session, decision: OaDecision) -> Claim:
         if decision.doc_no and decision.doc_no != claim.doc_no:
             raise Conflict(f"claim {decision.claim_id} is {claim.doc_no}, not {decision.doc_no}")
         return claim
+    if not decision.doc_no and decision.oa_request_id:  # DingTalk / WeCom events name only the OA's instance
+        claim = session.exec(select(Claim).where(Claim.oa_request_id == decision.oa_request_id)
+                             .with_for_update()).first()
+        if claim is None:
+            raise NotFound(f"no claim (yet) for OA request {decision.oa_request_id}")
+        return claim
     claim = session.exec(select(Claim).where(Claim.doc_no == decision.doc_no).with_for_update()).first()
     if claim is None:
         raise NotFound(f"no claim {decision.doc_no}")
@@ -327,17 +359,27 @@ def _find_claim_for(session: Session, decision: OaDecision) -> Claim:
 
 def _release_invoices(session: Session, claim: Claim) -> None:
     session.exec(delete(InvoiceLedger).where(col(InvoiceLedger.claim_id) == claim.id))
+    budgets.release_claim(session, claim.id)
     for record in claim.attachments:
         record.claim_id = None
 
 
 def apply_oa_decision(session: Session, decision: OaDecision, actor: str = "oa") -> tuple[Claim, bool]:
-    """Apply the OA's verdict; returns the claim and whether its state changed."""
+    """Apply the OA's verdict; returns the claim and whether its state changed. A status that decides nothing yet
+    (``pending``) only records the OA's status and id while the claim waits; ``paid`` counts as approved and
+    ``deleted`` / ``reverted`` as withdrawn (``OaDecision.claim_decision``)."""
     claim = _find_claim_for(session, decision)
     if claim.oa_request_id and decision.oa_request_id and claim.oa_request_id != decision.oa_request_id:
         raise Conflict(f"claim {claim.doc_no} belongs to OA request {claim.oa_request_id}, "
                        f"not {decision.oa_request_id}")
-    target = _DECISION_STATE[decision.decision]
+    if decision.claim_decision is None:
+        if claim.state == ClaimState.PENDING_APPROVAL and (
+                claim.oa_status != decision.decision or (decision.oa_request_id and not claim.oa_request_id)):
+            claim.oa_status = decision.decision
+            claim.oa_request_id = claim.oa_request_id or decision.oa_request_id
+            session.commit()
+        return claim, False
+    target = _DECISION_STATE[decision.claim_decision]
     if claim.state == target:
         return claim, False
     if is_terminal(claim.state):
@@ -352,6 +394,7 @@ def apply_oa_decision(session: Session, decision: OaDecision, actor: str = "oa")
     if target == ClaimState.APPROVED:
         for row in session.exec(select(InvoiceLedger).where(InvoiceLedger.claim_id == claim.id)):
             row.state, row.updated_at = "reimbursed", utcnow()
+        budgets.consume_claim(session, claim.id)
     else:
         _release_invoices(session, claim)
     session.commit()

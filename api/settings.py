@@ -8,9 +8,9 @@ The pipeline's own settings stay in ``pipeline.config``.
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +22,14 @@ class Settings(BaseSettings):
     database_echo: bool = False
     storage_dir: Path = Path("var/files")
     org_file: Path | None = Path("samples/org/company.yaml")  # loaded at start-up when the file exists
+    # The company policy (pipeline.policy), validated at start-up: a bad file stops the app naming the rule.
+    # Empty (REIMBURSE_POLICY_FILE=""): no policy, only the integrity rules R1/R3/R4/R5 run (api.policy_service).
+    policy_file: Path | None = Path("samples/policy/policy.yaml")
+
+    @field_validator("policy_file", mode="before")
+    @classmethod
+    def _no_policy(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
 
     # Uploads: one request may carry up to max_upload_files files of up to max_upload_bytes each.
     max_upload_bytes: int = 30 * 1024 * 1024
@@ -33,6 +41,16 @@ class Settings(BaseSettings):
     oa_webhook_secret: str | None = None  # Standard Webhooks secret, "whsec_<base64>"
     oa_callback_secret: str | None = None  # secret the OA signs its callbacks with, "whsec_<base64>"
     oa_timeout_seconds: float = 10.0
+    # Any adapter (api.oa_config): its options as JSON (REIMBURSE_OA_OPTIONS) over those of a YAML file
+    # (oa_config_file: {adapter, mapping, options}), and the form's field mapping (oa_mapping_file).
+    oa_options: dict[str, Any] = {}
+    oa_config_file: Path | None = None
+    oa_mapping_file: Path | None = None
+    # Reconciliation with the OA (api.reconcile): a thread started with the app when oa_reconcile_enabled.
+    oa_reconcile_enabled: bool = False
+    oa_reconcile_interval_seconds: float = 300.0
+    oa_reconcile_after_minutes: float = 30.0  # claims waiting this long since delivery are asked about
+    oa_reconcile_batch_size: int = 200
 
     # Where slow jobs (OCR) run: "inprocess" (embedded default) or "celery" (workers behind a broker).
     jobs_backend: Literal["inprocess", "celery"] = "inprocess"
@@ -48,6 +66,14 @@ class Settings(BaseSettings):
     relay_backoff_base_seconds: float = 2.0
     relay_backoff_max_seconds: float = 3600.0
     relay_lease_seconds: float = 300.0  # a message stuck in "sending" this long is picked up again
+    relay_workers: int = 1  # relay threads in this process (several processes may relay too)
+
+    # Voucher exports for 用友 / 金蝶 (api.exports): the account credited with what is owed to the employee,
+    # the 凭证字 and the 制单人 written on every voucher.
+    voucher_credit_account: str = "2241"
+    voucher_credit_account_name: str = "其他应付款"
+    voucher_word: str = "记"
+    voucher_preparer: str = ""
 
 
 @lru_cache(maxsize=1)

@@ -7,10 +7,14 @@ Ownership of invoices: ``InvoiceRecord.claim_id`` is the claim an uploaded invoi
 is rejected or withdrawn). ``InvoiceLedger`` holds one row per business key for every claim past draft, so the
 database itself refuses a second submitted claim carrying the same invoice, whoever uploaded it.
 ``AuditLog`` is append-only: updating or deleting a row raises.
+
+Cost attribution: ``InvoiceLine`` holds each invoice item line's category and the model version that labelled it;
+``ClaimLine`` is one (invoice, category) group of them with the claim's cost centre and project;
+``CategoryCorrection`` keeps every finance correction as a labelled example for retraining (``api.corrections``).
 """
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +43,9 @@ class Company(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True)  # legal name, as the buyer must be written on invoices
     tax_id: str  # 统一社会信用代码
+    # Used when neither the claim, its trip nor the employee's department names one (api.costcentre).
+    default_cost_center: str | None = None
+    default_project: str | None = None
 
 
 class Employee(SQLModel, table=True):
@@ -52,6 +59,19 @@ class Employee(SQLModel, table=True):
     company_id: int = Field(foreign_key="company.id")
 
     company: Company = Relationship()
+
+
+class Project(SQLModel, table=True):
+    """A project (项目) a claim can be booked to; its own ``cost_center``, when set, goes with it."""
+
+    __table_args__ = (UniqueConstraint("company_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    code: str
+    name: str | None = None
+    cost_center: str | None = None
+    active: bool = True
 
 
 # ---------------------------------------------------------------- uploads and invoices
@@ -71,6 +91,71 @@ class StoredFile(SQLModel, table=True):
     extraction_error: str | None = None  # why no invoice came out of this file
 
     invoices: list["InvoiceRecord"] = Relationship(back_populates="file")
+
+
+class InvoiceLineBase(SQLModel):
+    line_no: int  # 1-based position among the invoice's item lines
+    name: str  # the printed item text ("*住宿服务*住宿费"); "" for an invoice without item lines
+    amount: Decimal | None = Field(default=None, sa_type=Money)  # tax-inclusive share of the invoice total
+    category: str | None = None
+    confidence: float | None = None
+    abstained: bool = True
+    model_version: str | None = None  # the model that labelled the line (kept when finance corrects it)
+    source: str = "model"  # rule | model | manual (a finance correction)
+    corrected_by: str | None = None
+    corrected_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class InvoiceLine(InvoiceLineBase, table=True):
+    """Line-level attribution: one row per item line of an invoice (one for an invoice without item lines)."""
+
+    __tablename__ = "invoice_line"
+    __table_args__ = (UniqueConstraint("invoice_id", "line_no"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice_record.id", index=True)
+
+
+class InvoiceLinePublic(InvoiceLineBase):
+    id: int
+    invoice_id: int
+
+
+class CategoryCorrectionBase(SQLModel):
+    invoice_id: int = Field(foreign_key="invoice_record.id", index=True)
+    line_no: int
+    # The line as the classifier saw it: the labelled example retraining learns from.
+    seller_name: str | None = None
+    item_text: str
+    kind: str
+    amount: Decimal | None = Field(default=None, sa_type=Money)
+    in_trip: bool | None = None  # the trip context the line was judged in
+    label: str  # the category finance chose
+    previous_category: str | None = None
+    previous_confidence: float | None = None
+    previous_model_version: str | None = None
+    previous_source: str | None = None
+    actor: str
+    reason: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class CategoryCorrection(CategoryCorrectionBase, table=True):
+    """A finance correction of one invoice line's category, kept as a labelled training example (append-only)."""
+
+    __tablename__ = "category_correction"
+
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class CategoryCorrectionPublic(CategoryCorrectionBase):
+    id: int
+
+
+class CategoryCorrectionCreate(SQLModel):
+    category: str = Field(min_length=1, max_length=64)
+    actor: str = Field(min_length=1, max_length=64)
+    reason: str | None = Field(default=None, max_length=500)
 
 
 class InvoiceBase(SQLModel):
@@ -94,6 +179,7 @@ class InvoiceRecord(InvoiceBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
     file: StoredFile = Relationship(back_populates="invoices")
+    lines: list[InvoiceLine] = Relationship(sa_relationship_kwargs={"order_by": "InvoiceLine.line_no"})
 
 
 class InvoicePublic(InvoiceBase):
@@ -101,6 +187,7 @@ class InvoicePublic(InvoiceBase):
     file_id: int
     claim_id: int | None
     data: dict[str, Any]
+    lines: list[InvoiceLinePublic] = []  # line-level categories (api.attribution)
 
 
 class UploadedFilePublic(SQLModel):
@@ -132,9 +219,17 @@ class Claim(SQLModel, table=True):
     total_upper: str
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-    oa_request_id: str | None = None
+    oa_request_id: str | None = Field(default=None, index=True)  # callbacks may name only this
     oa_status: str | None = None  # last status the OA side reported (or "dead" when delivery gave up)
     version: int | None = Field(default=None, sa_column=_CLAIM_VERSION)
+    # Cost attribution (api.costcentre): the values and where each came from (claim, project, trip, employee,
+    # company); the trip dates decide whether a ride is travel (差旅费-交通) or local transport.
+    cost_center: str | None = None
+    cost_center_source: str | None = None
+    project: str | None = None
+    project_source: str | None = None
+    trip_start: date | None = None
+    trip_end: date | None = None
 
     employee: Employee = Relationship()
     lines: list["ClaimLine"] = Relationship(sa_relationship_kwargs={"order_by": "ClaimLine.line_no"})
@@ -153,6 +248,14 @@ class ClaimLine(SQLModel, table=True):
     line_no: int
     amount: Decimal = Field(sa_type=Money)
     category: str | None = None
+    # The invoice lines of this category on this invoice (api.attribution): the lowest confidence among them,
+    # whether any was left to a human, the model version that labelled them and rule | model | manual.
+    confidence: float | None = None
+    abstained: bool = False
+    model_version: str | None = None
+    category_source: str | None = None
+    cost_center: str | None = None
+    project: str | None = None
 
     invoice: InvoiceRecord = Relationship()
 
@@ -176,7 +279,9 @@ class InvoiceLedger(SQLModel, table=True):
 
     business_key: str = Field(primary_key=True)
     claim_id: int = Field(foreign_key="claim.id", index=True)
-    state: str = "locked"  # locked (claim in approval) -> reimbursed (claim approved)
+    # One row per key of every invoice (api.history.invoice_keys) on a claim past draft: attached (in review or
+    # approval) -> reimbursed (approved); deleted (free again) when the claim is rejected, withdrawn or returned.
+    state: str = "attached"
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
@@ -202,6 +307,11 @@ class ClaimCreate(SQLModel):
     employee_no: str
     invoice_ids: list[int] = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=1, max_length=500)
+    cost_center: str | None = Field(default=None, max_length=64)  # an explicit choice beats every default
+    project: str | None = Field(default=None, max_length=64)
+    trip_start: date | None = None  # the approved trip the claim belongs to, if any
+    trip_end: date | None = None
+    trip_request_id: int | None = None  # an approved travel request of the employee (api.travel)
 
 
 class ClaimSubmit(SQLModel):
@@ -213,6 +323,12 @@ class ClaimLinePublic(SQLModel):
     invoice_id: int
     amount: Decimal
     category: str | None
+    confidence: float | None = None
+    abstained: bool = False
+    model_version: str | None = None
+    category_source: str | None = None
+    cost_center: str | None = None
+    project: str | None = None
 
 
 class FindingPublic(SQLModel):
@@ -237,6 +353,12 @@ class ClaimPublic(SQLModel):
     updated_at: datetime
     oa_request_id: str | None
     oa_status: str | None
+    cost_center: str | None = None
+    cost_center_source: str | None = None
+    project: str | None = None
+    project_source: str | None = None
+    trip_start: date | None = None
+    trip_end: date | None = None
     lines: list[ClaimLinePublic]
     findings: list[FindingPublic]
 

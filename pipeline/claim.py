@@ -21,6 +21,7 @@ from pipeline.money import FEN, to_upper
 class ClaimState(str, enum.Enum):
     DRAFT = "draft"
     SUBMITTED = "submitted"  # frozen by the employee, being handed to the OA
+    IN_REVIEW = "in_review"  # routed to the finance review queue; finance approves (-> OA), rejects or returns
     PENDING_APPROVAL = "pending_approval"  # announced to the OA (outbox written), waiting for its decision
     APPROVED = "approved"
     REJECTED = "rejected"
@@ -29,7 +30,10 @@ class ClaimState(str, enum.Enum):
 
 TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
     ClaimState.DRAFT: frozenset({ClaimState.SUBMITTED, ClaimState.WITHDRAWN}),
-    ClaimState.SUBMITTED: frozenset({ClaimState.PENDING_APPROVAL}),
+    ClaimState.SUBMITTED: frozenset({ClaimState.PENDING_APPROVAL, ClaimState.IN_REVIEW}),
+    # "return" sends the claim back to its employee as a draft to correct.
+    ClaimState.IN_REVIEW: frozenset({ClaimState.PENDING_APPROVAL, ClaimState.REJECTED, ClaimState.DRAFT,
+                                     ClaimState.WITHDRAWN}),
     ClaimState.PENDING_APPROVAL: frozenset({ClaimState.APPROVED, ClaimState.REJECTED, ClaimState.WITHDRAWN}),
     ClaimState.APPROVED: frozenset(),
     ClaimState.REJECTED: frozenset(),

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from api.routes import claims, health, oa, uploads
+from api.routes import claims, corrections, exports, health, oa, review, travel, uploads
 
 api_router = APIRouter(prefix="/api")
-for module in (uploads, claims, oa, health):
+for module in (uploads, claims, corrections, oa, exports, health, review, travel):
     api_router.include_router(module.router)

@@ -16,7 +16,10 @@ def claim_public(claim: Claim) -> ClaimPublic:
 @router.post("", status_code=201, response_model=ClaimPublic)
 def create_claim(body: ClaimCreate, session: SessionDep):
     """A draft claim of the employee's invoices, with totals and the policy findings."""
-    return claim_public(services.create_claim(session, body.employee_no, body.invoice_ids, body.reason))
+    return claim_public(services.create_claim(session, body.employee_no, body.invoice_ids, body.reason,
+                                              cost_center=body.cost_center, project=body.project,
+                                              trip_start=body.trip_start, trip_end=body.trip_end,
+                                              trip_request_id=body.trip_request_id))
 
 
 @router.get("/{claim_id}", response_model=ClaimPublic)

@@ -133,3 +133,26 @@ def fake_extraction(monkeypatch):
 @pytest.fixture
 def storage_dir(tmp_path) -> Path:
     return tmp_path / "files"
+
+
+# ---------------------------------------------------------------- policy
+
+POLICY_FILE = Path(__file__).resolve().parents[2] / "samples" / "policy" / "policy.yaml"
+
+
+@pytest.fixture(autouse=True)
+def no_policy(monkeypatch):
+    """API tests run with the integrity rules only (R1/R3/R4/R5, straight to OA) unless they ask for ``policy``."""
+    from api import policy_service
+    monkeypatch.setenv("REIMBURSE_POLICY_FILE", "")
+    policy_service.set_policy(None)
+    yield
+    policy_service.set_policy(None)
+
+
+@pytest.fixture
+def policy(monkeypatch):
+    """The demo policy (samples/policy/policy.yaml) in force, for services and for apps built in the test."""
+    from api import policy_service
+    monkeypatch.setenv("REIMBURSE_POLICY_FILE", str(POLICY_FILE))
+    return policy_service.configure(POLICY_FILE)

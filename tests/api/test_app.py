@@ -80,8 +80,9 @@ def test_claim_lifecycle_over_http(client, make_pdf):
     claim = make_claim(client, make_pdf, total="1409.50")
     assert claim["state"] == "draft" and claim["employee_no"] == "E001"
     assert claim["total"] == "1409.50" and claim["total_upper"] == "壹仟肆佰零玖圆伍角整"
-    assert claim["lines"] == [{"line_no": 1, "invoice_id": claim["lines"][0]["invoice_id"], "amount": "1409.50",
-                               "category": claim["lines"][0]["category"]}]
+    [line] = claim["lines"]
+    assert {k: line[k] for k in ("line_no", "amount", "category", "cost_center")} == {
+        "line_no": 1, "amount": "1409.50", "category": "entertainment", "cost_center": "CC1001"}
     assert client.get(f"/api/claims/{claim['id']}").json() == claim
 
     submitted = client.post(f"/api/claims/{claim['id']}/submit", json={"actor": "E001"})

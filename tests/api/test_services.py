@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from api import services
 from api.document import claim_document
+from api.history import DbHistory
 from api.errors import ClaimBlocked, Conflict, InvalidRequest, NotFound
 from api.tables import (
     AuditLog, Claim, Company, Employee, FindingRecord, InvoiceLedger, InvoiceRecord, OutboxMessage, StoredFile,
@@ -247,11 +248,11 @@ def test_a_rejected_claim_frees_its_invoices(session, storage_dir, make_pdf):
 def test_the_ledger_refuses_a_second_submission_that_raced_past_the_checks(session, storage_dir, make_pdf,
                                                                            monkeypatch):
     data = make_pdf(NUMBER_A)
-    monkeypatch.setattr(services, "other_claim_holding", lambda *args: None)  # both checks ran "at once"
+    monkeypatch.setattr(DbHistory, "claim_holding", lambda *args: None)  # both checks ran "at once"
     first = services.create_claim(session, "E001", upload_invoice_ids(session, storage_dir, "E001", data), "r")
     second = services.create_claim(session, "E002", upload_invoice_ids(session, storage_dir, "E002", data), "r")
     services.submit_claim(session, first.id)
-    with pytest.raises(Conflict):
+    with pytest.raises(ClaimBlocked, match="R3"):
         services.submit_claim(session, second.id)
     session.expire_all()
     assert session.get(Claim, second.id).state is ClaimState.DRAFT
