@@ -1,34 +1,58 @@
-"""Reader for photos and scans (JPEG/PNG/WebP/BMP/TIFF): decode, QR decode, OCR.
+"""Reader for photos and scans (JPEG/PNG/WebP/BMP/TIFF): decode, QR decode, clean up, quality gate, OCR.
 
 Contract: ``read_image(doc, settings) -> ReadResult`` with exactly one ``PageContent`` (``page_no`` 0,
 ``source`` OCR) whose ``width``/``height`` are those of the image as processed: upright (JPEG EXIF orientation
-applied) and scaled down to at most ``MAX_SIDE`` pixels on its longer side. Line boxes and QR boxes are in that
-image's pixel coordinates; lines are in reading order (rows top to bottom, left to right within a row).
-``timings`` has ``decode``, ``qr`` and ``ocr`` in seconds. Raises ``DocumentTooLarge`` for more than
-``settings.max_image_pixels`` pixels (from the header, before decoding), ``CorruptDocument`` for undecodable
-bytes, ``UnreadableImage`` for an image too small to hold an invoice, ``BackendUnavailable`` when the
-configured OCR engine cannot run.
+applied), scaled down to at most ``MAX_SIDE`` pixels on its longer side, then cleaned up by
+``pipeline.readers.cleanup`` (paper found and flattened, quarter turns and small skew undone, uneven light
+evened out; each step only when the photo needs it, so a clean scan is processed as it is). Line boxes and QR
+boxes are in that image's pixel coordinates; lines are in reading order (rows top to bottom, left to right
+within a row). ``timings`` has ``decode``, ``qr``, ``cleanup``, ``quality`` and ``ocr`` in seconds.
+
+The quality gate (``pipeline.readers.quality``) runs on the cheap path, before OCR:
+* a decoded QR code always wins: the photo is read, its quality problems become ``warnings``;
+* otherwise a *severe* problem (blurred or shrunk beyond what OCR reads, nearly black) raises
+  ``UnreadableImage`` with the problems in plain words, without spending seconds on OCR;
+* otherwise lesser problems become ``warnings``, and if OCR then finds no invoice number candidate (no run of
+  8 or more digits) the photo is refused with ``UnreadableImage`` as well, instead of passing garbage on.
+
+Raises ``DocumentTooLarge`` for more than ``settings.max_image_pixels`` pixels (from the header, before
+decoding), ``CorruptDocument`` for undecodable bytes, ``UnreadableImage`` for an image too small to hold an
+invoice or failing the quality gate as above, ``BackendUnavailable`` when the configured OCR engine cannot run.
 """
 
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from pipeline.config import PipelineSettings, get_pipeline_settings
 from pipeline.errors import UnreadableImage
 from pipeline.ocr import get_engine
+from pipeline.readers.cleanup import Cleaned, clean_photo, map_box
 from pipeline.readers.imageio import decode_image
 from pipeline.readers.layout import reading_order
 from pipeline.readers.qr import decode_qr
-from pipeline.types import FieldSource, PageContent, ReadResult, SourceDocument, TextLine
+from pipeline.readers.quality import Quality, assess
+from pipeline.text import normalize
+from pipeline.types import (
+    FieldSource,
+    PageContent,
+    QrCode,
+    ReadResult,
+    SourceDocument,
+    TextLine,
+)
 
 MAX_SIDE = 2400  # OCR gains nothing above this (rapidocr resizes to 2000 for detection); QR decodes fine
 MIN_SIDE = 48
+_NUMBER_CANDIDATE = re.compile(r"\d{8,}")  # every invoice kind we read prints an 8- or 20-digit number
 
 
-def read_image(doc: SourceDocument, settings: PipelineSettings | None = None) -> ReadResult:
+def read_image(doc: SourceDocument, settings: PipelineSettings | None = None, *, cleanup: bool = True) -> ReadResult:
+    """``cleanup=False`` skips the clean-up (for measuring what it brings); the quality gate always runs."""
     settings = settings or get_pipeline_settings()
     result = ReadResult(document=doc)
     t0 = time.perf_counter()
@@ -38,11 +62,29 @@ def read_image(doc: SourceDocument, settings: PipelineSettings | None = None) ->
     if min(h, w) < MIN_SIDE:
         raise UnreadableImage(f"the image is only {w}x{h} pixels, too small to read an invoice from")
     t0 = time.perf_counter()
-    result.qr_codes = decode_qr(image, page=0)
+    qr_codes = decode_qr(image, page=0)
     result.timings["qr"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    lines = ocr_lines(image, settings, page=0)
+    cleaned = clean_photo(image) if cleanup else Cleaned(image=image)
+    result.timings["cleanup"] = time.perf_counter() - t0
+    if qr_codes:
+        result.qr_codes = [_moved(code, cleaned) for code in qr_codes]
+    elif cleaned.steps:  # a flattened, upright copy may decode where the photo did not
+        t0 = time.perf_counter()
+        result.qr_codes = decode_qr(cleaned.image, page=0)
+        result.timings["qr"] += time.perf_counter() - t0
+    t0 = time.perf_counter()
+    quality = assess(image, cleaned.document)
+    result.timings["quality"] = time.perf_counter() - t0
+    if quality.severe and not result.qr_codes:
+        raise UnreadableImage(_refusal(quality))
+    result.warnings.extend(quality.problems)
+    t0 = time.perf_counter()
+    lines = ocr_lines(cleaned.image, settings, page=0)
     result.timings["ocr"] = time.perf_counter() - t0
+    if quality.problems and not result.qr_codes and not _has_number_candidate(lines):
+        raise UnreadableImage(_refusal(quality))
+    h, w = cleaned.image.shape[:2]
     result.pages.append(PageContent(page_no=0, width=float(w), height=float(h), lines=lines,
                                     source=FieldSource.OCR))
     if not lines:
@@ -56,6 +98,18 @@ def ocr_lines(image: np.ndarray, settings: PipelineSettings, page: int) -> list[
     lines = [TextLine(text=line.text, box=line.box, confidence=line.confidence, page=page)
              for line in engine.recognize(image)]
     return reading_order(lines)
+
+
+def _moved(code: QrCode, cleaned: Cleaned) -> QrCode:
+    return code if code.box is None or not cleaned.steps else replace(code, box=map_box(cleaned.matrix, code.box))
+
+
+def _has_number_candidate(lines: list[TextLine]) -> bool:
+    return any(_NUMBER_CANDIDATE.search("".join(normalize(line.text).split())) for line in lines)
+
+
+def _refusal(quality: Quality) -> str:
+    return f"this photo cannot be read: {quality.message()}"
 
 
 __all__ = ["MAX_SIDE", "ocr_lines", "read_image"]

@@ -47,7 +47,7 @@ def test_one_ocr_page_in_reading_order_with_page_numbers_and_timings(fixed_setti
     assert page.source is FieldSource.OCR and (page.width, page.height) == (400.0, 300.0)
     assert [line.text for line in page.lines] == ["A", "B", "C"]
     assert all(line.page == 0 for line in page.lines)
-    assert set(result.timings) == {"decode", "qr", "ocr"} and result.qr_codes == []
+    assert set(result.timings) == {"decode", "qr", "cleanup", "quality", "ocr"} and result.qr_codes == []
 
 
 def test_qr_code_and_ocr_run_on_the_same_decoded_image(fixed_settings):
