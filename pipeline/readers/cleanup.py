@@ -16,7 +16,8 @@ CPU, at most ~250 ms, for a 2000 px photo; most of it in warping and dividing th
    is warped to a rectangle with the sides' lengths (perspective and tilt corrected at once).
 2. ``rotate``: quarter turns. A decodable QR code decides (invoices print it upright; zxing-cpp reports its
    rotation). Without one, text lines decide: horizontal vs vertical by which way merging ink makes more long
-   thin line blobs, then 0° vs 180° by the PP-OCR text-direction classifier shipped in the rapidocr wheel, run on
+   thin line blobs (each way merging gaps up to 0.8 of its median glyph height, so a tall receipt's tight rows
+   are not merged into "lines" once turned), then 0° vs 180° by the PP-OCR text-direction classifier shipped in the rapidocr wheel, run on
    up to 24 line crops (a flip needs a clear majority: some lines, like legacy cipher rows, read both ways, and a
    wrong flip would ruin the page).
 3. ``deskew``: the width-weighted median angle of text-line blobs (``minAreaRect``), applied when 0.4°–20°.
@@ -293,21 +294,41 @@ def qr_orientation(image: np.ndarray) -> int | None:
 
 def text_is_horizontal(grey: np.ndarray) -> bool:
     """Whether text lines run left-right: merging ink sideways makes more long, thin line blobs than merging it
-    after a quarter turn (stray texture and table rules do not make such blobs)."""
-    along = sum(bw for _, (bw, _), _ in _line_blobs(grey))
-    across = sum(bw for _, (bw, _), _ in _line_blobs(cv2.rotate(grey, cv2.ROTATE_90_CLOCKWISE)))
-    return along >= across
+    after a quarter turn (stray texture and table rules do not make such blobs). Both ways use the same size
+    limits, and each merges gaps up to ``_MERGE_PER_GLYPH`` of its own median glyph height: that joins the
+    letters of a line but not the rows of a tall receipt whose line spacing is tighter than its word spacing."""
+    side = min(grey.shape[:2])
+    scores = []
+    for view in (grey, cv2.rotate(grey, cv2.ROTATE_90_CLOCKWISE)):
+        scores.append(sum(bw for _, (bw, _), _ in _line_blobs(view, side, _glyph_merge(view, side))))
+    return scores[0] >= scores[1]
 
 
-def _line_blobs(grey: np.ndarray) -> list[tuple[tuple[float, float], tuple[float, float], float]]:
-    """minAreaRects of text-line-like blobs: ink merged horizontally, long and thin, not table rules."""
+_MERGE_PER_GLYPH = 0.8
+
+
+def _glyph_merge(grey: np.ndarray, side: int) -> int | None:
+    """``_MERGE_PER_GLYPH`` times the median height of the ink's glyph-sized components, ``None`` without any."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(_ink_mask(grey))
+    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    heights = heights[(stats[1:, cv2.CC_STAT_AREA] >= 12) & (heights < side / 15)]
+    return max(3, int(_MERGE_PER_GLYPH * np.median(heights))) if len(heights) else None
+
+
+def _line_blobs(grey: np.ndarray, side: int | None = None,
+                merge: int | None = None) -> list[tuple[tuple[float, float], tuple[float, float], float]]:
+    """minAreaRects of text-line-like blobs: ink merged horizontally, long and thin, not table rules. ``side``
+    (default: width across, height down) scales the rule and blob size limits; ``merge`` is the widest gap
+    merged (default: ``side`` / 60, at least 9 pixels)."""
     ink = _ink_mask(grey)
     h, w = ink.shape
+    across, down = side or w, side or h
+    merge = merge or max(9, across // 60)
     # remove long rules: they are not text and dominate angles
-    rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 12), 1)))
-    rules |= cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(20, h // 12))))
+    rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, across // 12), 1)))
+    rules |= cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(20, down // 12))))
     text = cv2.subtract(ink, cv2.dilate(rules, np.ones((3, 3), np.uint8)))
-    merged = cv2.morphologyEx(text, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(9, w // 60), 3)))
+    merged = cv2.morphologyEx(text, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (merge, 3)))
     contours, _ = cv2.findContours(merged, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     blobs = []
     for c in contours:
@@ -315,7 +336,7 @@ def _line_blobs(grey: np.ndarray) -> list[tuple[tuple[float, float], tuple[float
         if bw < bh:  # make the angle that of the long side
             bw, bh, angle = bh, bw, angle - 90
         angle = (angle + 90) % 180 - 90  # in [-90, 90)
-        if 5 <= bh <= h / 15 and 4 * bh <= bw <= 0.9 * w and abs(angle) <= 45:
+        if 5 <= bh <= down / 15 and 4 * bh <= bw <= 0.9 * w and abs(angle) <= 45:
             blobs.append(((cx, cy), (bw, bh), angle))
     return blobs
 

@@ -21,7 +21,8 @@ reports them; ``width``/``height`` are the page size in points.
   file, object streams included), as hints to verify against the QR code.
 * ``timings``: ``text`` (open, words, keys), ``render``, ``qr``, ``ocr`` in seconds.
 * Raises ``CorruptDocument`` for damaged or password-protected files, ``DocumentTooLarge`` for more than
-  ``settings.max_pdf_pages`` pages (counted before any page is parsed).
+  ``settings.max_pdf_pages`` pages: counted by pdfium from ``/Count`` before any page is parsed, and, since
+  ``/Count`` may lie, by walking the page tree lazily no further than one page past the limit.
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ import struct
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import islice
 
 import cv2
 import pdfplumber
 import pypdf
 import pypdfium2 as pdfium
+from pdfminer.pdfpage import PDFPage
 from pdfminer.psexceptions import PSException
 from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
@@ -46,7 +49,14 @@ from pipeline.errors import CorruptDocument, DocumentTooLarge
 from pipeline.readers.image import ocr_lines
 from pipeline.readers.layout import group_rows
 from pipeline.readers.qr import decode_qr
-from pipeline.types import FieldSource, PageContent, QrCode, ReadResult, SourceDocument, TextLine
+from pipeline.types import (
+    FieldSource,
+    PageContent,
+    QrCode,
+    ReadResult,
+    SourceDocument,
+    TextLine,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +88,7 @@ def read_pdf(doc: SourceDocument, settings: PipelineSettings | None = None) -> R
             plumber = pdfplumber.open(io.BytesIO(doc.data))
         with plumber:
             with _parse_errors():
-                pages = list(plumber.pages)
+                pages = _bounded_pages(plumber, settings.max_pdf_pages)
             timings["text"] += time.perf_counter() - t0
             for page_no, page in enumerate(pages):
                 t0 = time.perf_counter()
@@ -97,6 +107,19 @@ def read_pdf(doc: SourceDocument, settings: PipelineSettings | None = None) -> R
     timings["text"] += time.perf_counter() - t0
     result.timings = timings
     return result
+
+
+def _bounded_pages(plumber: pdfplumber.PDF, limit: int) -> list[pdfplumber.page.Page]:
+    """The page tree's pages, walked lazily and never beyond ``limit + 1``: ``/Count`` (which pdfium trusts) may
+    lie, and pdfplumber's ``pages`` would parse every page the tree really holds."""
+    pages, doctop = [], 0.0
+    for number, page in enumerate(islice(PDFPage.create_pages(plumber.doc), limit + 1), start=1):
+        if number > limit:
+            raise DocumentTooLarge(f"the PDF has more pages than its page count says, more than the {limit}-page "
+                                   "limit")
+        pages.append(pdfplumber.page.Page(plumber, page, page_number=number, initial_doctop=doctop))
+        doctop += pages[-1].height
+    return pages
 
 
 @contextmanager

@@ -133,3 +133,27 @@ def test_real_renders_are_not_touched_and_photos_stay_upright():
         raw = (truth.get("qr") or {}).get("qr_raw")
         if raw:
             assert raw in [c.text for c in decode_qr(cleaned.image)], path.name
+
+
+def _receipt(lines: int = 40) -> np.ndarray:
+    """A tall, narrow till receipt: monospaced text whose line spacing is tighter than its word spacing."""
+    img = np.full((40 + 22 * lines, 460, 3), 250, np.uint8)
+    for i in range(lines):
+        text = [f"ITEM  {i:02d}   1 X   {i + 3}.90", f"TOTAL  INCL.  GST   RM {i}.50", "- - - - - - - - -"][i % 3]
+        cv2.putText(img, text, (20, 30 + 22 * i), cv2.FONT_HERSHEY_PLAIN, 1.3, (25, 25, 25), 1, cv2.LINE_AA)
+    return img
+
+
+def test_an_upright_tall_receipt_is_not_turned_and_a_turned_one_is():
+    receipt = _receipt()
+    assert not any(s.startswith("rotate") for s in clean_photo(receipt).steps)
+    turned = clean_photo(cv2.rotate(receipt, cv2.ROTATE_90_CLOCKWISE))
+    assert "rotate:270" in turned.steps
+
+
+@pytest.mark.real_data
+@pytest.mark.skipif(not (REAL_DATA / "sroie").is_dir(), reason="real documents not present")
+def test_upright_sroie_receipts_are_not_turned():
+    for path in sorted((REAL_DATA / "sroie").glob("*.jpg")):
+        cleaned = clean_photo(decode_image(path.read_bytes(), 60_000_000, 2400))
+        assert not any(s.startswith("rotate") for s in cleaned.steps), (path.name, cleaned.steps)

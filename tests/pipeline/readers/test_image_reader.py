@@ -85,3 +85,16 @@ def test_rapidocr_reads_a_rendered_image():
     assert any("14892315" in t for t in texts) and any("2022-01-10" in t for t in texts), texts
     assert texts.index(next(t for t in texts if "14892315" in t)) < texts.index(
         next(t for t in texts if "2022-01-10" in t))
+
+
+def test_the_gate_accepts_a_receipt_with_a_date_and_an_amount_but_no_long_number():
+    from pipeline.readers.image import _has_invoice_evidence
+    from pipeline.types import TextLine
+
+    def lines(*texts):
+        return [TextLine(text=t, box=(0, 0, 1, 1), confidence=0.9, page=0) for t in texts]
+
+    assert _has_invoice_evidence(lines("MR. D.I.Y.", "18-10-17 15:16", "TOTAL RM 5.90"))
+    assert _has_invoice_evidence(lines("发票号码：24922000000078112547"))
+    assert not _has_invoice_evidence(lines("MR. D.I.Y.", "TOTAL RM 5.90"))
+    assert not _has_invoice_evidence(lines("18-10-17", "blurred noise"))
