@@ -13,7 +13,8 @@ The quality gate (``pipeline.readers.quality``) runs on the cheap path, before O
 * otherwise a *severe* problem (blurred or shrunk beyond what OCR reads, nearly black) raises
   ``UnreadableImage`` with the problems in plain words, without spending seconds on OCR;
 * otherwise lesser problems become ``warnings``, and if OCR then finds no invoice number candidate (no run of
-  8 or more digits) the photo is refused with ``UnreadableImage`` as well, instead of passing garbage on.
+  8 or more digits) and not both a date and an amount with cents (what a receipt prints instead), the photo is
+  refused with ``UnreadableImage`` as well, instead of passing garbage on.
 
 Raises ``DocumentTooLarge`` for more than ``settings.max_image_pixels`` pixels (from the header, before
 decoding), ``CorruptDocument`` for undecodable bytes, ``UnreadableImage`` for an image too small to hold an
@@ -49,6 +50,8 @@ from pipeline.types import (
 MAX_SIDE = 2400  # OCR gains nothing above this (rapidocr resizes to 2000 for detection); QR decodes fine
 MIN_SIDE = 48
 _NUMBER_CANDIDATE = re.compile(r"\d{8,}")  # every invoice kind we read prints an 8- or 20-digit number
+_DATE = re.compile(r"\d{1,4}[-/.年]\d{1,2}[-/.月]\d{1,4}")  # receipts print no such number, but a date
+_AMOUNT = re.compile(r"\d[.,]\d{2}(?!\d)")  # ... and an amount with cents
 
 
 def read_image(doc: SourceDocument, settings: PipelineSettings | None = None, *, cleanup: bool = True) -> ReadResult:
@@ -82,7 +85,7 @@ def read_image(doc: SourceDocument, settings: PipelineSettings | None = None, *,
     t0 = time.perf_counter()
     lines = ocr_lines(cleaned.image, settings, page=0)
     result.timings["ocr"] = time.perf_counter() - t0
-    if quality.problems and not result.qr_codes and not _has_number_candidate(lines):
+    if quality.problems and not result.qr_codes and not _has_invoice_evidence(lines):
         raise UnreadableImage(_refusal(quality))
     h, w = cleaned.image.shape[:2]
     result.pages.append(PageContent(page_no=0, width=float(w), height=float(h), lines=lines,
@@ -104,8 +107,12 @@ def _moved(code: QrCode, cleaned: Cleaned) -> QrCode:
     return code if code.box is None or not cleaned.steps else replace(code, box=map_box(cleaned.matrix, code.box))
 
 
-def _has_number_candidate(lines: list[TextLine]) -> bool:
-    return any(_NUMBER_CANDIDATE.search("".join(normalize(line.text).split())) for line in lines)
+def _has_invoice_evidence(lines: list[TextLine]) -> bool:
+    """An invoice number candidate, or (for receipts, which print none) both a date and an amount with cents."""
+    texts = ["".join(normalize(line.text).split()) for line in lines]
+    if any(_NUMBER_CANDIDATE.search(text) for text in texts):
+        return True
+    return any(_DATE.search(text) for text in texts) and any(_AMOUNT.search(text) for text in texts)
 
 
 def _refusal(quality: Quality) -> str:
