@@ -184,7 +184,9 @@ class OaEmulator:
 
     # ------------------------------------------------------------ faults
 
-    async def guarded(self, op: str, work: Callable[[], Response]) -> Response:
+    async def guarded(self, op: str, work: Callable[[], Response],
+                      reject: Callable[[], Response] | None = None) -> Response:
+        """``reject`` overrides ``reject_response(op)`` for routes that refuse in another dialect (SOAP)."""
         self.calls[op] += 1
         fault = self.faults.take(op)
         if fault and not fault.after_commit:
@@ -197,7 +199,7 @@ class OaEmulator:
             elif fault.kind == "malformed":
                 return Response(MALFORMED, media_type="text/html")
             elif fault.kind == "reject":
-                return self.reject_response(op)
+                return reject() if reject is not None else self.reject_response(op)
         response = work()
         if fault and fault.after_commit:
             if fault.kind in ("timeout", "slow"):

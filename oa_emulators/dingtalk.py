@@ -7,6 +7,13 @@ code, the originator and the ``doc_no_field`` component and answers ``{"instance
 ``"STATUS/result"`` (``COMPLETED/agree``, ``COMPLETED/refuse``, ``TERMINATED/``, ``RUNNING/``) or ``deleted``;
 each change is pushed as the matching event (``finish`` + result, ``terminate``, ``start``, ``delete``), encrypted
 with the callback token / AES key, and the answer must be the encrypted ``success``.
+
+Attachments (DingPan 钉盘): ``/v1.0/workflow/processInstances/spaces/infos/query`` → the approval space id;
+``/v1.0/storage/spaces/{spaceId}/files/uploadInfos/query?unionId=`` → an ``uploadKey`` and a signed object-storage
+URL on this server (``PUT /_oss/{uploadKey}``, which checks the signed headers); ``…/files/commit?unionId=`` turns
+an uploaded key into a file (``dentry``). All are the ``upload`` fault operation. Create checks that the
+``attachment_field`` component, when present, is a JSON array of ``{spaceId, fileName, fileSize, fileType,
+fileId}`` naming committed files of that space with their real sizes; the record's ``attachments`` are those files.
 """
 
 from __future__ import annotations
@@ -33,8 +40,11 @@ class DingTalkEmulator(OaEmulator):
     def __init__(self, *, app_key: str = "dingx2kvjmsrwi5l", app_secret: str = "ding-secret",
                  process_code: str = "PROC-EF6YJI6N-BX2026", doc_no_field: str = "单据编号",
                  callback_token: str = "123456", callback_aes_key: str | None = None,
-                 corp_id: str = "ding9f50b15bccd16741",
+                 corp_id: str = "ding9f50b15bccd16741", attachment_field: str = "附件", space_id: str = "20000331",
                  **kwargs: Any):
+        self.attachment_field, self.space_id = attachment_field, space_id
+        self.uploads: dict[str, dict[str, Any]] = {}  # uploadKey -> {"signature", "data"}
+        self.files: dict[str, tuple[str, bytes]] = {}  # committed file id -> (name, bytes)
         self.app_key, self.app_secret, self.process_code = app_key, app_secret, process_code
         self.doc_no_field, self.callback_token = doc_no_field, callback_token
         self.callback_aes_key = callback_aes_key or "4g5j64qlyl3zvetqxz5jiocdr586fn2zvjpa8zls3ij"
@@ -77,6 +87,76 @@ class DingTalkEmulator(OaEmulator):
             def work():
                 return self._create(body) if ok else denied
             return await self.guarded("create", work)
+
+        @app.post("/v1.0/workflow/processInstances/spaces/infos/query")
+        async def space(request: Request):
+            ok = self._authorised(request)
+            body = await request.json()
+
+            def work():
+                if not ok:
+                    return denied
+                if not body.get("userId"):
+                    return JSONResponse({"code": "paramError", "message": "userId 为空"}, status_code=400)
+                return JSONResponse({"success": True, "result": {"spaceId": int(self.space_id)}})
+            return await self.guarded("upload", work)
+
+        @app.post("/v1.0/storage/spaces/{space_id}/files/uploadInfos/query")
+        async def upload_info(space_id: str, request: Request):
+            ok = self._authorised(request)
+            body = await request.json()
+            base = str(request.base_url).rstrip("/")
+
+            def work():
+                if not ok:
+                    return denied
+                if space_id != self.space_id or not request.query_params.get("unionId"):
+                    return JSONResponse({"code": "paramError", "message": "spaceId 或 unionId 无效"}, status_code=400)
+                if body.get("protocol") != "HEADER_SIGNATURE":
+                    return JSONResponse({"code": "paramError", "message": "protocol"}, status_code=400)
+                key = uuid.uuid4().hex
+                signature = f"OSS4-HMAC-SHA256 Credential={secrets.token_hex(8)}"
+                self.uploads[key] = {"signature": signature, "data": None}
+                return JSONResponse({"uploadKey": key, "storageDriver": "DINGTALK", "protocol": "HEADER_SIGNATURE",
+                                     "headerSignatureInfo": {"resourceUrls": [f"{base}/_oss/{key}"],
+                                                             "headers": {"Authorization": signature,
+                                                                         "x-oss-date": time.strftime("%Y%m%dT%H%M%SZ")},
+                                                             "expirationSeconds": 900, "region": "ZHANGJIAKOU"}})
+            return await self.guarded("upload", work)
+
+        @app.put("/_oss/{key}")
+        async def oss_put(key: str, request: Request):
+            data = await request.body()
+
+            def work():
+                upload = self.uploads.get(key)
+                if upload is None or request.headers.get("authorization") != upload["signature"]:
+                    return Response(b"<Error><Code>SignatureDoesNotMatch</Code></Error>", status_code=403,
+                                    media_type="application/xml")
+                upload["data"] = data
+                return Response(b"", status_code=200)
+            return await self.guarded("upload", work)
+
+        @app.post("/v1.0/storage/spaces/{space_id}/files/commit")
+        async def commit(space_id: str, request: Request):
+            ok = self._authorised(request)
+            body = await request.json()
+
+            def work():
+                if not ok:
+                    return denied
+                upload = self.uploads.get(str(body.get("uploadKey")))
+                if space_id != self.space_id or upload is None or upload["data"] is None or not body.get("name"):
+                    return JSONResponse({"code": "paramError", "message": "uploadKey 无效或文件未上传"}, status_code=400)
+                if int((body.get("option") or {}).get("size", -1)) != len(upload["data"]):
+                    return JSONResponse({"code": "paramError", "message": "size 与上传内容不符"}, status_code=400)
+                file_id = str(120000000 + self.next_id())
+                self.files[file_id] = (body["name"], upload["data"])
+                del self.uploads[str(body["uploadKey"])]
+                return JSONResponse({"dentry": {"id": file_id, "spaceId": self.space_id, "name": body["name"],
+                                                "size": len(upload["data"]), "type": "FILE",
+                                                "extension": body["name"].rsplit(".", 1)[-1], "parentId": "0"}})
+            return await self.guarded("upload", work)
 
         @app.get("/v1.0/workflow/processInstances")
         async def get(request: Request, processInstanceId: str):
@@ -128,12 +208,36 @@ class DingTalkEmulator(OaEmulator):
         for component in components:
             if not isinstance(component.get("value"), str):
                 return JSONResponse({"code": "paramError", "message": "value must be a string"}, status_code=400)
+        attachments = self._attached(values.get(self.attachment_field))
+        if isinstance(attachments, Response):
+            return attachments
         instance_id = f"{uuid.uuid4().hex[:8]}-{self.next_id():04d}-d0e0"
         self.store.add(Record(instance_id, values[self.doc_no_field], body, "RUNNING/",
-                              creator=body["originatorUserId"],
+                              creator=body["originatorUserId"], attachments=attachments,
                               extra={"title": f"{body['originatorUserId']}提交的报销",
                                      "bid": f"2026030510{self.next_id():04d}"}))
         return JSONResponse({"instanceId": instance_id})
+
+    def _attached(self, value: str | None) -> list[tuple[str, bytes]] | Response:
+        if value is None:
+            return []
+        refused = JSONResponse({"code": "paramError", "message": "附件控件的值无效"}, status_code=400)
+        try:
+            items = json.loads(value)
+        except json.JSONDecodeError:
+            return refused
+        if not isinstance(items, list):
+            return refused
+        attached = []
+        for item in items:
+            if not isinstance(item, dict) or set(item) < {"spaceId", "fileName", "fileSize", "fileType", "fileId"}:
+                return refused
+            stored = self.files.get(str(item["fileId"]))
+            if (stored is None or str(item["spaceId"]) != self.space_id or str(item["fileSize"]) != str(len(stored[1]))
+                    or item["fileName"] != stored[0]):
+                return refused
+            attached.append(stored)
+        return attached
 
     def build_callback(self, record: Record) -> OutgoingCallback | None:
         status, _, result = record.status.partition("/")

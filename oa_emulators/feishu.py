@@ -4,6 +4,11 @@ or uuid) and ``approval_instance`` event callbacks (encrypted and signed with th
 Calls need ``Authorization: Bearer <tenant_access_token>`` (HTTP 400 with code 99991663 otherwise). Create checks
 the approval code, that ``form`` is a JSON *string* of widgets holding the ``doc_no_field`` widget, and the uuid:
 a uuid seen before answers code 60012. Get answers ``data.status`` and echoes ``uuid``; unknown → 60004.
+
+Attachments: ``POST /approval/openapi/v2/file/upload`` (the ``upload`` fault operation; same bearer token)
+takes multipart ``name``, ``type`` (``attachment`` | ``image``) and ``content`` and answers ``{"code": 0,
+"data": {"code", "url"}}``. Create checks that the ``attachment_field`` widget, when present, lists only codes
+of uploaded files; the record's ``attachments`` are those files.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ class FeishuEmulator(OaEmulator):
     def __init__(self, *, app_id: str = "cli_a1b2c3d4e5f6a7b8", app_secret: str = "feishu-secret",
                  approval_code: str = "7C468A54-8745-2245-9675-08B7C63E7A85", doc_no_field: str = "widget_doc_no",
                  encrypt_key: str | None = "kudryavka-encrypt-key", verification_token: str = "v3rification-t0ken",
-                 **kwargs: Any):
+                 attachment_field: str = "widget_attachments", **kwargs: Any):
+        self.attachment_field = attachment_field
+        self.files: dict[str, tuple[str, bytes]] = {}  # file code -> (name, bytes)
         self.app_id, self.app_secret, self.approval_code = app_id, app_secret, approval_code
         self.doc_no_field, self.encrypt_key, self.verification_token = doc_no_field, encrypt_key, verification_token
         self.tokens: dict[str, float] = {}
@@ -73,6 +80,25 @@ class FeishuEmulator(OaEmulator):
                 return self._create(body, request.query_params.get("user_id_type", "open_id")) if ok else denied
             return await self.guarded("create", work)
 
+        @app.post("/approval/openapi/v2/file/upload")
+        async def upload(request: Request):
+            ok = self._authorised(request)
+            form = await request.form()
+            content = form.get("content")
+            data = await content.read() if content is not None and hasattr(content, "read") else None
+            name, kind = form.get("name"), form.get("type")
+
+            def work():
+                if not ok:
+                    return denied
+                if data is None or not name or kind not in ("attachment", "image"):
+                    return JSONResponse({"code": 1390001, "msg": "param is invalid: name, type or content"})
+                code = str(uuid.uuid4()).upper()
+                self.files[code] = (str(name), data)
+                return JSONResponse({"code": 0, "msg": "success", "data": {
+                    "code": code, "url": f"https://p3-approval-sign.byteimg.com/lark-approval-attachment/{code}"}})
+            return await self.guarded("upload", work)
+
         @app.get("/open-apis/approval/v4/instances/{instance_id}")
         async def get(instance_id: str, request: Request):
             ok = self._authorised(request)
@@ -104,11 +130,18 @@ class FeishuEmulator(OaEmulator):
         creator = body.get(user_id_type) or body.get("user_id") or body.get("open_id")
         if doc is None or not doc.get("value") or not creator:
             return JSONResponse({"code": 1390001, "msg": "param is invalid: missing widget or user"})
+        attached = []
+        for widget in widgets:
+            if widget.get("id") == self.attachment_field:
+                codes = widget.get("value")
+                if not isinstance(codes, list) or any(str(c) not in self.files for c in codes):
+                    return JSONResponse({"code": 1390001, "msg": "param is invalid: unknown attachment code"})
+                attached = [self.files[str(c)] for c in codes]
         key = body.get("uuid") or str(uuid.uuid4())
         if any(r.extra["uuid"] == key for r in self.store.all()):
             return JSONResponse({"code": 60012, "msg": "uuid conflict"})
         code = str(uuid.uuid4()).upper()
-        self.store.add(Record(code, doc["value"], body, "PENDING", creator=creator,
+        self.store.add(Record(code, doc["value"], body, "PENDING", creator=creator, attachments=attached,
                               extra={"uuid": key, "serial": f"2026030500{self.next_id():02d}"}))
         return JSONResponse({"code": 0, "msg": "success", "data": {"instance_code": code}})
 

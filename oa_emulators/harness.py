@@ -1,7 +1,8 @@
 """Pairs of adapter + emulator, wired with matching credentials, for the contract suite and load tests.
 
 Contract:
-* ``ADAPTERS``: the names with a harness. ``build_harness(name, files)`` returns a ``Harness`` whose emulator is
+* ``ADAPTERS``: the names with a harness (``landray_soap``: the Landray adapter with ``transport="soap"``; its
+  ``Harness.name`` is ``landray``). ``build_harness(name, files)`` returns a ``Harness`` whose emulator is
   configured like the sample mapping ``samples/oa/<name>.yaml``; ``harness.adapter(base_url, timeout=...)``
   builds the matching adapter (``files``: sha256 → bytes, its attachment source).
 * ``harness.statuses``: (raw status as the emulator's ``decide`` takes it, expected normalised status) pairs;
@@ -36,7 +37,14 @@ from oa_emulators.landray import LandrayEmulator
 from oa_emulators.seeyon import SeeyonEmulator
 from oa_emulators.weaver import WeaverEmulator
 from oa_emulators.wecom import WeComEmulator
-from pipeline.sync import CallbackInvalid, CallbackRejected, CallbackRequest, OaAdapter, OaDecision, handle_callback
+from pipeline.sync import (
+    CallbackInvalid,
+    CallbackRejected,
+    CallbackRequest,
+    OaAdapter,
+    OaDecision,
+    handle_callback,
+)
 from pipeline.sync.attachments import MemorySource
 from pipeline.sync.dingtalk import DingTalkAdapter
 from pipeline.sync.feishu import FeishuAdapter
@@ -49,7 +57,7 @@ from pipeline.sync.webhook import generate_secret
 from pipeline.sync.wecom import WeComAdapter
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "oa"
-ADAPTERS = ("generic_webhook", "weaver", "seeyon", "landray", "dingtalk", "wecom", "feishu")
+ADAPTERS = ("generic_webhook", "weaver", "seeyon", "landray", "landray_soap", "dingtalk", "wecom", "feishu")
 
 
 @dataclass
@@ -89,7 +97,8 @@ def _hook_forger(emulator: OaEmulator) -> Callable[[Record], OutgoingCallback]:
 
 def build_harness(name: str, files: dict[str, bytes] | None = None) -> Harness:
     source = MemorySource(files or {})
-    mapping = load_mapping(SAMPLES / f"{name}.yaml") if name != "generic_webhook" else None
+    sample = "landray" if name == "landray_soap" else name
+    mapping = load_mapping(SAMPLES / f"{sample}.yaml") if name != "generic_webhook" else None
     callback_secret = generate_secret()
 
     if name == "generic_webhook":
@@ -118,13 +127,14 @@ def build_harness(name: str, files: dict[str, bytes] | None = None) -> Harness:
             [("0", "approved"), ("6", "rejected"), ("15", "rejected"), ("5", "withdrawn"), ("4", "pending")],
             _hook_forger(emulator))
 
-    if name == "landray":
+    if name in ("landray", "landray_soap"):
         emulator = LandrayEmulator(username="ekp-rest", password=secrets.token_hex(4), callback_secret=callback_secret)
-        return Harness(name, emulator, lambda url, timeout=5.0: LandrayAdapter(
+        transport = "soap" if name == "landray_soap" else "rest"
+        return Harness("landray", emulator, lambda url, timeout=5.0: LandrayAdapter(
             url, mapping, username=emulator.username, password=emulator.password, callback_secret=callback_secret,
-            timeout=timeout, attachment_source=source),
+            transport=transport, timeout=timeout, attachment_source=source),
             [("30", "approved"), ("11", "rejected"), ("00", "rejected"), ("40", "withdrawn"), ("20", "pending")],
-            _hook_forger(emulator), has_tokens=False)
+            _hook_forger(emulator), has_tokens=False, extra={"transport": transport})
 
     if name == "dingtalk":
         emulator = DingTalkEmulator()
@@ -137,7 +147,7 @@ def build_harness(name: str, files: dict[str, bytes] | None = None) -> Harness:
             callback_aes_key=emulator.callback_aes_key, callback_receive_id=emulator.app_key, timeout=timeout,
             attachment_source=source),
             [("COMPLETED/agree", "approved"), ("COMPLETED/refuse", "rejected"), ("TERMINATED/", "withdrawn"),
-             ("RUNNING/", "pending")], forged_dt, sends_files=False)
+             ("RUNNING/", "pending")], forged_dt)
 
     if name == "wecom":
         emulator = WeComEmulator()
@@ -159,9 +169,10 @@ def build_harness(name: str, files: dict[str, bytes] | None = None) -> Harness:
             return emulator.sealed(emulator.event(record), encrypt_key="some other key")
         return Harness(name, emulator, lambda url, timeout=5.0: FeishuAdapter(
             emulator.app_id, emulator.app_secret, mapping, base_url=url, encrypt_key=emulator.encrypt_key,
-            verification_token=emulator.verification_token, timeout=timeout, attachment_source=source),
+            verification_token=emulator.verification_token, upload_url=url + "/approval/openapi/v2/file/upload",
+            timeout=timeout, attachment_source=source),
             [("APPROVED", "approved"), ("REJECTED", "rejected"), ("CANCELED", "withdrawn"), ("DELETED", "deleted"),
-             ("REVERTED", "reverted"), ("PENDING", "pending")], forged_fs, sends_files=False)
+             ("REVERTED", "reverted"), ("PENDING", "pending")], forged_fs)
 
     raise ValueError(f"no harness for {name!r}; known: {', '.join(ADAPTERS)}")
 

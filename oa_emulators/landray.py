@@ -6,6 +6,11 @@ template and the ``doc_no_field`` control, and answers the new ``fd_id`` as plai
 HTTP 400. ``instance/list`` filters by ``fdTemplateId`` and ``docCreateTime``; ``instance/get?fdId=`` answers the
 document with its ``docStatus`` (404 when unknown). With ``username`` set, every call needs HTTP Basic auth.
 Callbacks are what an EKP robot node would send: a Standard Webhooks POST with ``status`` = ``docStatus``.
+
+SOAP: ``POST /sys/webservice/kmReviewWebserviceService`` takes the ``addReview`` envelope of
+``pipeline.sync.ekp_soap`` (parsed with the hostile-XML-safe reader), runs the same checks as the REST route (the
+same ``create`` fault operation) and answers ``addReviewResponse/return`` = fd_id; a refusal is a ``soap:Fault``
+with HTTP 500, as SOAP 1.1 servers do.
 """
 
 from __future__ import annotations
@@ -15,11 +20,16 @@ import json
 import time
 import uuid
 from typing import Any
+from xml.sax.saxutils import escape
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from oa_emulators.core import OaEmulator, OutgoingCallback, Record
+from pipeline.sync import ekp_soap
+
+_SOAP_ANSWER = ('<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="{env}"><soap:Body>{body}'
+                '</soap:Body></soap:Envelope>')
 
 
 class LandrayEmulator(OaEmulator):
@@ -55,6 +65,31 @@ class LandrayEmulator(OaEmulator):
             def work():
                 return self._add(fields) if ok else denied
             return await self.guarded("create", work)
+
+        @app.post(ekp_soap.DEFAULT_SOAP_PATH)
+        async def add_review_soap(request: Request):
+            ok = self._authorised(request)
+            raw = await request.body()
+
+            def work():
+                if not ok:
+                    return denied
+                try:
+                    fields, files = ekp_soap.parse_add_review_request(raw)
+                except ekp_soap.SoapMalformed as exc:
+                    return self._soap_fault("soap:Client", str(exc))
+                for index, (key, name, data) in enumerate(files):
+                    fields[f"attachmentForms[{index}].fdKey"] = key
+                    fields[f"attachmentForms[{index}].fdFileName"] = name
+                    fields[f"attachmentForms[{index}].fdAttachment"] = (name, data)
+                answer = self._add(fields)
+                if answer.status_code != 200:
+                    return self._soap_fault("soap:Server", json.loads(answer.body)["msg"])
+                fd_id = answer.body.decode()
+                return Response(_SOAP_ANSWER.format(env=ekp_soap.SOAP_ENV, body=(
+                    f'<ns2:addReviewResponse xmlns:ns2="{ekp_soap.NAMESPACE}"><return>{fd_id}</return>'
+                    '</ns2:addReviewResponse>')), media_type="text/xml; charset=utf-8")
+            return await self.guarded("create", work, reject=lambda: self._soap_fault("soap:Server", "流程模板不存在"))
 
         @app.post("/api/km-review/instance/list")
         async def instance_list(request: Request):
@@ -118,6 +153,12 @@ class LandrayEmulator(OaEmulator):
                         extra={"number": time.strftime("%Y%m%d") + f"{self.next_id():03d}"})
         self.store.add(record)
         return PlainTextResponse(fd_id)
+
+    @staticmethod
+    def _soap_fault(code: str, text: str) -> Response:
+        fault = f"<soap:Fault><faultcode>{escape(code)}</faultcode><faultstring>{escape(text)}</faultstring></soap:Fault>"
+        return Response(_SOAP_ANSWER.format(env=ekp_soap.SOAP_ENV, body=fault), status_code=500,
+                        media_type="text/xml; charset=utf-8")
 
     def build_callback(self, record: Record) -> OutgoingCallback | None:
         return self.hook_callback(self.callback_secret, {"doc_no": record.doc_no, "oa_request_id": record.oa_id,

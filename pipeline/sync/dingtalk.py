@@ -7,7 +7,22 @@ Create: ``POST /v1.0/workflow/processInstances`` ``{"originatorUserId", "process
 "microappAgentId"?, "approvers"?, "ccList"?, "formComponentValues": [{"name": <control label>, "value": <text>}]}``
 → ``{"instanceId"}``. A detail table is one component whose value is the JSON text of a 2-D array
 ``[[{"name", "value"}, …], …]`` (DOMAIN §8.2). Other 4xx answers (``{"code", "message"}``) are permanent.
-Attachments: DingTalk wants files in DingPan (钉盘) first; that upload is not implemented, so no files are sent.
+Attachments (when the mapping has ``attachments: {field: <DDAttachment control label>}``): each file goes to the
+approval's DingPan (钉盘) space first, then the control's value is the JSON text of ``[{"spaceId", "fileName",
+"fileSize", "fileType", "fileId"}]``:
+1. ``POST /v1.0/workflow/processInstances/spaces/infos/query`` ``{"userId": <originator>, "agentId"}`` →
+   ``result.spaceId`` (once per submit);
+2. ``POST /v1.0/storage/spaces/{spaceId}/files/uploadInfos/query?unionId=`` ``{"protocol": "HEADER_SIGNATURE",
+   "multipart": false}`` → ``uploadKey`` and ``headerSignatureInfo`` (``resourceUrls``, ``headers``);
+3. ``PUT`` the bytes to ``resourceUrls[0]`` with exactly those headers (object storage, no DingTalk token);
+4. ``POST /v1.0/storage/spaces/{spaceId}/files/commit?unionId=`` ``{"uploadKey", "name", "parentId": "0",
+   "option": {"size", "conflictStrategy": "AUTO_RENAME"}}`` → ``dentry`` (``id``, ``spaceId``, ``size``).
+The storage API wants the uploader's ``unionId`` (not the userId): the mapping's ``form.union_id_list`` names a
+code list from the originator's userId to their unionId, or the adapter's ``union_id`` option gives one fixed
+uploader. ❓ Unconfirmed against a live tenant: the ``agentId`` the space query needs (``form.microapp_agent_id``
+here), whether the uploader must be the originator for the approvers to see the file, and the exact types in the
+DDAttachment value (strings here). Files uploaded by an attempt whose create then failed stay in DingPan,
+unreferenced; a retry after an ambiguous create finds the instance (below) before uploading anything again.
 
 Dedupe: no request-level key (❓ in OA_INTEGRATION). A retry first lists the process's instance ids created since
 the message (``POST /v1.0/workflow/processes/instanceIds/query``, ❓ not re-verified) and reads each one, matching
@@ -32,13 +47,27 @@ from typing import Any
 
 import httpx
 
-from pipeline.sync.attachments import AttachmentRef
+from pipeline.sync.attachments import AttachmentRef, attachment_refs, file_name
 from pipeline.sync.base import (
-    CallbackInvalid, CallbackOutcome, CallbackRejected, CallbackReply, CallbackRequest, OaDecision, OutboundMessage,
+    CallbackInvalid,
+    CallbackOutcome,
+    CallbackRejected,
+    CallbackReply,
+    CallbackRequest,
+    OaDecision,
+    OutboundMessage,
     SubmitResult,
 )
 from pipeline.sync.common import FormAdapter
-from pipeline.sync.http import AuthError, BusinessError, MalformedResponse, OaHttp, TokenCache, json_object, require
+from pipeline.sync.http import (
+    AuthError,
+    BusinessError,
+    MalformedResponse,
+    OaHttp,
+    TokenCache,
+    json_object,
+    require,
+)
 from pipeline.sync.mapping import FormMapping, RenderedForm, render_form
 from pipeline.sync.msgcrypt import CryptoError, MsgCrypt
 from pipeline.sync.status import UnknownStatus, dingtalk_key, normalise
@@ -64,13 +93,30 @@ def payload_from_form(form: RenderedForm) -> dict[str, Any]:
     return payload
 
 
+def attachment_component(label: str, files: list[dict[str, Any]]) -> dict[str, Any]:
+    """The DDAttachment control: ``files`` are ``{"spaceId", "fileName", "fileSize", "fileType", "fileId"}``."""
+    return {"name": label, "value": _text(files)}
+
+
 def build_payload(document: Mapping[str, Any], mapping: FormMapping, attachments: list[Any] | None = None
                   ) -> dict[str, Any]:
-    return payload_from_form(render_form(document, mapping))
+    payload = payload_from_form(render_form(document, mapping))
+    if attachments and mapping.attachments and mapping.attachments.field:
+        payload["formComponentValues"].append(attachment_component(mapping.attachments.field, attachments))
+    return payload
+
+
+def _file_type(name: str) -> str:
+    return name.rsplit(".", 1)[1].lower() if "." in name else ""
 
 
 def placeholder_attachments(document: Mapping[str, Any], mapping: FormMapping) -> list[Any]:
-    return []
+    if not mapping.attachments:
+        return []
+    return [{"spaceId": "<approval space>", "fileName": file_name(ref), "fileSize": "<size>",
+             "fileType": _file_type(file_name(ref)), "fileId": f"<DingPan file of {ref.name}, sha256 "
+                                                             f"{ref.sha256[:12]}…>"}
+            for ref in attachment_refs(document)]
 
 
 class DingTalkAdapter(FormAdapter):
@@ -79,10 +125,22 @@ class DingTalkAdapter(FormAdapter):
     def __init__(self, app_key: str, app_secret: str, mapping: Any, *, base_url: str = "https://api.dingtalk.com",
                  callback_token: str | None = None, callback_aes_key: str | None = None,
                  callback_receive_id: str | None = None, callback_max_age: float | None = 3600,
-                 timeout: float = 10.0, client: httpx.Client | None = None, **options: Any):
+                 union_id: str | None = None, timeout: float = 10.0, client: httpx.Client | None = None,
+                 **options: Any):
         super().__init__(mapping, **options)
         if not (app_key and app_secret):
             raise ValueError("the dingtalk adapter needs app_key and app_secret")
+        self.union_id = union_id
+        union_list = self.mapping.form.get("union_id_list")
+        self.union_ids = self.mapping.code_lists.get(str(union_list)) if union_list else None
+        if self.mapping.attachments:
+            if not self.mapping.attachments.field:
+                raise ValueError("dingtalk: attachments need a field (the DDAttachment control's label)")
+            if union_list and self.union_ids is None:
+                raise ValueError(f"dingtalk: form.union_id_list names no code list {union_list!r}")
+            if self.union_ids is None and not union_id:
+                raise ValueError("dingtalk: attachments need the uploader's unionId: set form.union_id_list or "
+                                 "the union_id option")
         self.http = OaHttp(base_url, self.name, timeout=timeout, client=client)
         self.app_key, self.app_secret = app_key, app_secret
         self.crypt = (MsgCrypt(callback_token, callback_aes_key, callback_receive_id or app_key)
@@ -116,8 +174,57 @@ class DingTalkAdapter(FormAdapter):
 
     def create(self, message: OutboundMessage, form: RenderedForm,
                files: list[tuple[AttachmentRef, bytes]]) -> SubmitResult:
-        data = self._call("POST", "/v1.0/workflow/processInstances", json=payload_from_form(form))
+        payload = payload_from_form(form)
+        if files and self.mapping.attachments:
+            uploaded = self._upload_all(form, files)
+            payload["formComponentValues"].append(attachment_component(self.mapping.attachments.field, uploaded))
+        data = self._call("POST", "/v1.0/workflow/processInstances", json=payload)
         return SubmitResult(str(require(data, "instanceId", self.name, "processInstances")), "pending")
+
+    def _union_id(self, originator: str | None) -> str:
+        if self.union_ids is not None:
+            union_id = self.union_ids.get(str(originator))
+            if not union_id:
+                raise BusinessError(f"dingtalk: no unionId for originator {originator!r} in form.union_id_list")
+            return union_id
+        return str(self.union_id)
+
+    def _upload_all(self, form: RenderedForm, files: list[tuple[AttachmentRef, bytes]]) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"userId": form.creator}
+        if form.form.get("microapp_agent_id") is not None:
+            query["agentId"] = int(form.form["microapp_agent_id"])
+        space = self._call("POST", "/v1.0/workflow/processInstances/spaces/infos/query", json=query).get("result")
+        if not isinstance(space, dict) or space.get("spaceId") in (None, ""):
+            raise MalformedResponse(f"dingtalk: spaces/infos/query answered no result.spaceId: {str(space)[:200]}")
+        space_id = str(space["spaceId"])
+        union_id = self._union_id(form.creator)
+        return [self._upload(space_id, union_id, ref, data) for ref, data in files]
+
+    def _upload(self, space_id: str, union_id: str, ref: AttachmentRef, data: bytes) -> dict[str, Any]:
+        base = f"/v1.0/storage/spaces/{space_id}/files"
+        info = self._call("POST", f"{base}/uploadInfos/query", params={"unionId": union_id},
+                          json={"protocol": "HEADER_SIGNATURE", "multipart": False})
+        signature = info.get("headerSignatureInfo")
+        urls = signature.get("resourceUrls") if isinstance(signature, dict) else None
+        if not info.get("uploadKey") or not isinstance(urls, list) or not urls:
+            raise MalformedResponse(f"dingtalk: uploadInfos/query answered no uploadKey / resourceUrls: "
+                                    f"{str(info)[:200]}")
+        headers = {str(k): str(v) for k, v in (signature.get("headers") or {}).items()}
+        stored = self.http.request("PUT", str(urls[0]), content=data, headers=headers)
+        if stored.status_code >= 400:
+            raise BusinessError(f"dingtalk: object storage refused {ref.name}: HTTP {stored.status_code} "
+                                f"{stored.text[:200]}")
+        name = file_name(ref)
+        committed = self._call("POST", f"{base}/commit", params={"unionId": union_id},
+                               json={"uploadKey": info["uploadKey"], "name": name, "parentId": "0",
+                                     "option": {"size": len(data), "conflictStrategy": "AUTO_RENAME"}})
+        dentry = committed.get("dentry")
+        if not isinstance(dentry, dict) or not dentry.get("id"):
+            raise MalformedResponse(f"dingtalk: files/commit answered no dentry.id: {str(committed)[:200]}")
+        final_name = str(dentry.get("name") or name)
+        return {"spaceId": str(dentry.get("spaceId") or space_id), "fileName": final_name,
+                "fileSize": str(dentry.get("size") or len(data)), "fileType": _file_type(final_name),
+                "fileId": str(dentry["id"])}
 
     def _instance(self, instance_id: str) -> dict[str, Any] | None:
         data = self._call("GET", "/v1.0/workflow/processInstances", params={"processInstanceId": instance_id})
@@ -220,4 +327,4 @@ class DingTalkAdapter(FormAdapter):
         raise CallbackRejected("DingTalk signs the query string: use handle_callback with the request's query")
 
 
-__all__ = ["DingTalkAdapter", "build_payload", "payload_from_form", "placeholder_attachments"]
+__all__ = ["DingTalkAdapter", "attachment_component", "build_payload", "payload_from_form", "placeholder_attachments"]

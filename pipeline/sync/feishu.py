@@ -7,7 +7,17 @@ Auth: ``POST /open-apis/auth/v3/tenant_access_token/internal`` ``{"app_id", "app
 Create: ``POST /open-apis/approval/v4/instances?user_id_type=`` ``{"approval_code", "user_id" | "open_id",
 "department_id"?, "form": <JSON text of [{"id", "type", "value"}]>, "uuid", "title"?}`` → ``data.instance_code``.
 A detail table (``fieldList``) holds a list of rows, each a list of widgets. Any other non-zero code is a permanent
-refusal. Attachments (approval file upload) are not implemented.
+refusal.
+
+Attachments (when the mapping has ``attachments: {field: <widget id>, ...}``): each file is uploaded first with the
+approval file API ``POST https://www.feishu.cn/approval/openapi/v2/file/upload`` (another host than the open API:
+the adapter's ``upload_url`` option; ``Authorization: Bearer`` the same tenant token), multipart ``name``, ``type``
+= ``attachment``, ``content`` (the file) → ``{"code": 0, "data": {"code", "url"}}``; the attachment widget
+(``{"id", "type": <the rule's type, default attachmentV2>, "value": [<data.code>, …]}``) lists the codes. ❓ Not
+confirmed against a live tenant: that this v2 upload still takes the v4 tenant token, and whether the widget type
+is ``attachmentV2`` or ``attachment`` for every form (``attachments.type`` in the mapping overrides it). A retry
+(``attempt > 1``) reads the instance by its uuid before uploading, so the files are not uploaded again for an
+instance that already exists.
 
 Dedupe: native. ``uuid`` = ``uuid_prefix + doc_no``; the same uuid again is refused with 60012, upon which the
 adapter reads the instance by its uuid (``GET /open-apis/approval/v4/instances/{uuid}`` accepts the uuid in place
@@ -29,13 +39,26 @@ from typing import Any
 import httpx
 
 from pipeline.sync import feishu_crypto
-from pipeline.sync.attachments import AttachmentRef
+from pipeline.sync.attachments import AttachmentRef, attachment_refs, file_name
 from pipeline.sync.base import (
-    CallbackInvalid, CallbackOutcome, CallbackRejected, CallbackReply, CallbackRequest, OaDecision, OutboundMessage,
+    CallbackInvalid,
+    CallbackOutcome,
+    CallbackRejected,
+    CallbackReply,
+    CallbackRequest,
+    OaDecision,
+    OutboundMessage,
     SubmitResult,
 )
 from pipeline.sync.common import FormAdapter
-from pipeline.sync.http import AuthError, BusinessError, MalformedResponse, OaHttp, TokenCache, json_object
+from pipeline.sync.http import (
+    AuthError,
+    BusinessError,
+    MalformedResponse,
+    OaHttp,
+    TokenCache,
+    json_object,
+)
 from pipeline.sync.mapping import FormMapping, RenderedForm, render_form
 from pipeline.sync.msgcrypt import CryptoError
 from pipeline.sync.status import UnknownStatus, normalise
@@ -49,8 +72,13 @@ def _widgets(fields: list[Any]) -> list[dict[str, Any]]:
     return [{"id": f.field, "type": f.type, "value": f.value} for f in fields]
 
 
-def payload_from_form(form: RenderedForm, uuid: str) -> dict[str, Any]:
+DEFAULT_UPLOAD_URL = "https://www.feishu.cn/approval/openapi/v2/file/upload"
+
+
+def payload_from_form(form: RenderedForm, uuid: str, attachment: dict[str, Any] | None = None) -> dict[str, Any]:
     widgets = _widgets(form.main)
+    if attachment is not None:
+        widgets.append(attachment)
     for table in form.details:
         widgets.append({"id": table.table, "type": table.type or "fieldList",
                         "value": [_widgets(row) for row in table.rows]})
@@ -70,13 +98,23 @@ def _uuid(mapping: FormMapping, doc_no: str) -> str:
     return f"{mapping.form.get('uuid_prefix', '')}{doc_no}"
 
 
+def attachment_widget(mapping: FormMapping, codes: list[str]) -> dict[str, Any] | None:
+    """The attachment widget listing uploaded file codes, or None when the mapping sends no files."""
+    if not codes or not mapping.attachments or not mapping.attachments.field:
+        return None
+    return {"id": mapping.attachments.field, "type": mapping.attachments.type or "attachmentV2", "value": codes}
+
+
 def build_payload(document: Mapping[str, Any], mapping: FormMapping, attachments: list[Any] | None = None
                   ) -> dict[str, Any]:
-    return payload_from_form(render_form(document, mapping), _uuid(mapping, str(document.get("doc_no"))))
+    return payload_from_form(render_form(document, mapping), _uuid(mapping, str(document.get("doc_no"))),
+                             attachment_widget(mapping, [str(a) for a in attachments or []]))
 
 
 def placeholder_attachments(document: Mapping[str, Any], mapping: FormMapping) -> list[Any]:
-    return []
+    if not mapping.attachments:
+        return []
+    return [f"<file code of {ref.name}, sha256 {ref.sha256[:12]}…>" for ref in attachment_refs(document)]
 
 
 class FeishuAdapter(FormAdapter):
@@ -85,9 +123,12 @@ class FeishuAdapter(FormAdapter):
 
     def __init__(self, app_id: str, app_secret: str, mapping: Any, *, base_url: str = "https://open.feishu.cn",
                  encrypt_key: str | None = None, verification_token: str | None = None,
-                 callback_max_age: float | None = 3600, timeout: float = 10.0, client: httpx.Client | None = None,
-                 **options: Any):
+                 callback_max_age: float | None = 3600, upload_url: str = DEFAULT_UPLOAD_URL,
+                 timeout: float = 10.0, client: httpx.Client | None = None, **options: Any):
         super().__init__(mapping, **options)
+        if self.mapping.attachments and not self.mapping.attachments.field:
+            raise ValueError("feishu: attachments need a field (the attachment widget id)")
+        self.upload_url = upload_url
         if not (app_id and app_secret):
             raise ValueError("the feishu adapter needs app_id and app_secret")
         self.http = OaHttp(base_url, self.name, timeout=timeout, client=client)
@@ -124,8 +165,14 @@ class FeishuAdapter(FormAdapter):
     def create(self, message: OutboundMessage, form: RenderedForm,
                files: list[tuple[AttachmentRef, bytes]]) -> SubmitResult:
         doc_no = str(message.payload["doc_no"])
+        if files and message.attempt > 1:
+            found = self.lookup(doc_no)
+            if found is not None:
+                return found
+        codes = [self._upload(ref, data) for ref, data in files]
         data = self._call("POST", "/open-apis/approval/v4/instances", params={"user_id_type": self.user_id_type},
-                          json=payload_from_form(form, _uuid(self.mapping, doc_no)))
+                          json=payload_from_form(form, _uuid(self.mapping, doc_no),
+                                                 attachment_widget(self.mapping, codes)))
         code = data.get("code")
         if code == 0:
             instance = (data.get("data") or {}).get("instance_code")
@@ -139,6 +186,17 @@ class FeishuAdapter(FormAdapter):
                                         "instance can be read by it")
             return found
         raise BusinessError(f"feishu: create refused: {code} {data.get('msg')}")
+
+    def _upload(self, ref: AttachmentRef, data: bytes) -> str:
+        name = file_name(ref)
+        answer = self._call("POST", self.upload_url, data={"name": name, "type": "attachment"},
+                            files={"content": (name, data, ref.media_type or "application/octet-stream")})
+        if answer.get("code") != 0:
+            raise BusinessError(f"feishu: file upload of {name} refused: {answer.get('code')} {answer.get('msg')}")
+        info = answer.get("data")
+        if not isinstance(info, dict) or not info.get("code"):
+            raise MalformedResponse(f"feishu: file upload answered no data.code: {str(answer)[:200]}")
+        return str(info["code"])
 
     def _instance(self, instance_id: str) -> dict[str, Any] | None:
         data = self._call("GET", f"/open-apis/approval/v4/instances/{instance_id}",
@@ -234,4 +292,4 @@ class FeishuAdapter(FormAdapter):
         return outcome.decision
 
 
-__all__ = ["FeishuAdapter", "build_payload", "payload_from_form", "placeholder_attachments"]
+__all__ = ["DEFAULT_UPLOAD_URL", "FeishuAdapter", "attachment_widget", "build_payload", "payload_from_form", "placeholder_attachments"]

@@ -4,7 +4,8 @@ Contract:
 * ``OaHttp(base_url, oa, timeout=..., client=None)`` wraps an ``httpx.Client``; ``request(method, path, ...)``
   returns the ``httpx.Response`` of a 2xx/3xx/4xx answer and raises ``DeliveryError`` for what the transport or
   the OA's gateway says: timeouts and connection errors (retryable; a timeout may have reached the OA, so the
-  caller must assume the document could exist), HTTP 408 / 425 / 429 / 5xx (retryable).
+  caller must assume the document could exist), HTTP 408 / 425 / 429 / 5xx (retryable). ``passthrough`` lists
+  statuses the caller reads itself instead (SOAP 1.1 answers a fault with HTTP 500).
 * ``json_object(response)`` / ``json_value(response)`` parse the body or raise ``MalformedResponse`` (retryable:
   proxies answer HTML error pages, and the OA's state is unknown, so the next attempt looks the document up first).
 * ``BusinessError`` (not retryable) is what adapters raise when the OA answers well-formed but refuses the request
@@ -60,7 +61,8 @@ class OaHttp:
     def close(self) -> None:
         self._client.close()
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def request(self, method: str, path: str, *, passthrough: frozenset[int] = frozenset(), **kwargs: Any
+                ) -> httpx.Response:
         url = path if path.startswith("http") else self.base_url + path
         try:
             response = self._client.request(method, url, **kwargs)
@@ -68,6 +70,8 @@ class OaHttp:
             raise DeliveryError(f"{self.oa}: timed out on {method} {path} (the OA may have acted): {exc!r}") from exc
         except httpx.TransportError as exc:
             raise DeliveryError(f"{self.oa}: could not reach {path}: {exc!r}") from exc
+        if response.status_code in passthrough:
+            return response
         if response.status_code >= 500 or response.status_code in RETRYABLE_STATUS:
             raise DeliveryError(f"{self.oa}: HTTP {response.status_code} on {path}: {response.text[:300]}")
         return response

@@ -16,7 +16,16 @@ the template's instances created since the message (``POST /api/km-review/instan
 
 Status: ``POST /api/km-review/instance/get?fdId=`` → ``docStatus`` (see ``pipeline.sync.status``). Callbacks: EKP
 has no outbound API; a robot node / event listener POSTs a Standard Webhooks request signed with
-``callback_secret`` (``common.hook_callback``). SOAP (``IKmReviewWebserviceService.addReview``) is not implemented.
+``callback_secret`` (``common.hook_callback``).
+
+Transport: ``transport="rest"`` (default) as above; ``transport="soap"`` creates the document with
+``IKmReviewWebserviceService.addReview`` instead (``pipeline.sync.ekp_soap``: the same parameters as elements of
+``arg0``, files base64 in ``attachmentForms``), POSTed as ``text/xml`` to ``soap_path`` (default
+``/sys/webservice/kmReviewWebserviceService``) with ``SOAPAction: ""`` and the same HTTP Basic credentials
+(❓ EKP may instead want the account in a SOAP header; not confirmed). A ``soap:Fault`` (HTTP 500 in SOAP 1.1)
+is the service refusing the document: permanent. HTTP errors without a SOAP envelope (gateways, 502/503) stay
+retryable, an answer that is not an envelope with ``addReviewResponse/return`` is a retryable malformed answer.
+Lookup and status still use the REST instance API above (EKP has no SOAP equivalent that we know of).
 """
 
 from __future__ import annotations
@@ -28,10 +37,17 @@ from typing import Any
 
 import httpx
 
+from pipeline.sync import ekp_soap
 from pipeline.sync.attachments import AttachmentRef, attachment_refs, file_name
-from pipeline.sync.base import OaDecision, OutboundMessage, SubmitResult
+from pipeline.sync.base import DeliveryError, OaDecision, OutboundMessage, SubmitResult
 from pipeline.sync.common import FormAdapter, hook_callback
-from pipeline.sync.http import AuthError, BusinessError, MalformedResponse, OaHttp, json_object
+from pipeline.sync.http import (
+    AuthError,
+    BusinessError,
+    MalformedResponse,
+    OaHttp,
+    json_object,
+)
 from pipeline.sync.mapping import FormMapping, RenderedForm, render_form
 
 _FD_ID_CHARS = frozenset("0123456789abcdefABCDEF")
@@ -82,6 +98,13 @@ def placeholder_attachments(document: Mapping[str, Any], mapping: FormMapping) -
             for ref in attachment_refs(document)]
 
 
+def _checked_fd_id(text: str, answer: str) -> str:
+    text = str(text).strip()
+    if not (16 <= len(text) <= 64 and set(text) <= _FD_ID_CHARS):
+        raise MalformedResponse(f"landray: addReview answered {answer[:200]!r}, not a document fd_id")
+    return text
+
+
 def _fd_id(response: httpx.Response) -> str:
     text = response.text.strip()
     if text.startswith('"'):
@@ -92,19 +115,20 @@ def _fd_id(response: httpx.Response) -> str:
     elif text.startswith("{"):
         data = json_object(response, "landray")
         text = data.get("fdId") or data.get("fd_id") or data.get("data") or ""
-    text = str(text).strip()
-    if not (16 <= len(text) <= 64 and set(text) <= _FD_ID_CHARS):
-        raise MalformedResponse(f"landray: addReview answered {response.text[:200]!r}, not a document fd_id")
-    return text
+    return _checked_fd_id(text, response.text)
 
 
 class LandrayAdapter(FormAdapter):
     name = "landray"
 
     def __init__(self, base_url: str, mapping: Any, *, username: str | None = None, password: str | None = None,
-                 callback_secret: str | None = None, timeout: float = 10.0, client: httpx.Client | None = None,
-                 **options: Any):
+                 callback_secret: str | None = None, transport: str = "rest",
+                 soap_path: str = ekp_soap.DEFAULT_SOAP_PATH, timeout: float = 10.0,
+                 client: httpx.Client | None = None, **options: Any):
         super().__init__(mapping, **options)
+        if transport not in ("rest", "soap"):
+            raise ValueError(f"landray: transport must be 'rest' or 'soap', not {transport!r}")
+        self.transport, self.soap_path = transport, soap_path
         self.http = OaHttp(base_url, self.name, timeout=timeout, client=client)
         self.auth = httpx.BasicAuth(username, password or "") if username else None
         self.callback_secret = callback_secret
@@ -123,6 +147,8 @@ class LandrayAdapter(FormAdapter):
 
     def create(self, message: OutboundMessage, form: RenderedForm,
                files: list[tuple[AttachmentRef, bytes]]) -> SubmitResult:
+        if self.transport == "soap":
+            return self._create_soap(message, form, files)
         fields = payload_from_form(form, message.payload, [])
         multipart: list[tuple[str, Any]] = [(k, (None, v)) for k, v in fields.items()]
         for index, (ref, data) in enumerate(files):
@@ -132,6 +158,30 @@ class LandrayAdapter(FormAdapter):
                            (file_name(ref), data, ref.media_type or "application/octet-stream"))]
         response = self._call("POST", "/api/km-review/kmReviewRestService/addReview", files=multipart)
         return SubmitResult(_fd_id(response), "pending")
+
+    def _create_soap(self, message: OutboundMessage, form: RenderedForm,
+                     files: list[tuple[AttachmentRef, bytes]]) -> SubmitResult:
+        envelope = ekp_soap.add_review_envelope(
+            payload_from_form(form, message.payload, []),
+            [(_attachment_key(self.mapping), file_name(ref), data) for ref, data in files])
+        response = self.http.request("POST", self.soap_path, content=envelope, passthrough=frozenset({500}),
+                                     headers={"Content-Type": ekp_soap.CONTENT_TYPE, "SOAPAction": '""'},
+                                     **({"auth": self.auth} if self.auth else {}))
+        if response.status_code in (401, 403):
+            raise AuthError(f"landray: SOAP addReview refused our credentials: HTTP {response.status_code}")
+        try:
+            fd_id = ekp_soap.parse_add_review_response(response.content)
+        except ekp_soap.SoapFault as exc:
+            raise BusinessError(f"landray: SOAP addReview refused: {exc}") from exc
+        except ekp_soap.SoapMalformed as exc:
+            if response.status_code >= 500:
+                raise DeliveryError(f"landray: HTTP {response.status_code} on SOAP addReview: "
+                                    f"{response.text[:300]}") from exc
+            raise MalformedResponse(f"landray: SOAP addReview answer is not a document fd_id: {exc}; "
+                                    f"{response.text[:200]!r}") from exc
+        if response.status_code >= 400:
+            raise BusinessError(f"landray: SOAP addReview HTTP {response.status_code}: {response.text[:300]}")
+        return SubmitResult(_checked_fd_id(fd_id, response.text), "pending")
 
     def lookup(self, doc_no: str, *, since: datetime | None = None) -> SubmitResult | None:
         start = int(self.since(since).timestamp() * 1000)

@@ -6,13 +6,20 @@ Each test runs once per adapter (``oa_emulators.harness.ADAPTERS``). The emulato
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import pytest
 
 from oa_emulators.core import Fault, OutgoingCallback
-from oa_emulators.harness import ADAPTERS, Harness, build_harness, callback_app, sample_document
+from oa_emulators.harness import (
+    ADAPTERS,
+    Harness,
+    build_harness,
+    callback_app,
+    sample_document,
+)
 from pipeline.sync import DeliveryError, OaAdapter, OaDecision, OutboundMessage
 
 DOC_NO = "BX202603050000042"
@@ -99,6 +106,40 @@ def test_a_retry_after_an_ambiguous_failure_does_not_duplicate(oa, fault):
         assert retry.deduplicated and retry.oa_request_id is None
     else:
         assert retry.oa_request_id == record.oa_id
+
+
+def attached_hashes(record) -> list[str]:
+    return sorted(hashlib.sha256(data).hexdigest() for _, data in record.attachments)
+
+
+@pytest.mark.parametrize("fault", [Fault("timeout", after_commit=True, delay=TIMEOUT_FAULT),
+                                   Fault("error", after_commit=True), Fault("error", status=502)],
+                         ids=["create-timeout-after-commit", "create-5xx-after-commit", "create-5xx-before"])
+def test_files_arrive_exactly_once_across_create_retries(oa, fault):
+    if not oa.harness.sends_files:
+        pytest.skip(f"{oa.harness.name} declares no attachment support")
+    oa.emulator.faults.push("create", fault)
+    with pytest.raises(DeliveryError):
+        oa.adapter.submit(oa.message(attempt=1))
+    oa.adapter.submit(oa.message(attempt=2))
+    assert attached_hashes(oa.only_record()) == sorted(oa.files) and len(oa.files) == 2
+
+
+@pytest.mark.parametrize("fault", [Fault("error"), Fault("timeout", after_commit=True, delay=TIMEOUT_FAULT),
+                                   Fault("malformed", after_commit=True)],
+                         ids=["upload-5xx", "upload-timeout-after-commit", "upload-malformed-after-commit"])
+def test_files_arrive_exactly_once_when_an_upload_fails(oa, fault):
+    if not oa.harness.sends_files:
+        pytest.skip(f"{oa.harness.name} declares no attachment support")
+    oa.emulator.faults.push("upload", fault)
+    try:
+        oa.adapter.submit(oa.message(attempt=1))
+    except DeliveryError as exc:
+        assert exc.retryable and oa.count() == 0
+        oa.adapter.submit(oa.message(attempt=2))
+    if oa.emulator.calls["upload"] == 0:
+        pytest.skip(f"{oa.harness.name} sends its files inside the create request (covered above)")
+    assert attached_hashes(oa.only_record()) == sorted(oa.files)
 
 
 def test_a_retry_after_a_failure_before_the_oa_acted_creates_it(oa):
