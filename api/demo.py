@@ -12,15 +12,13 @@ outbox relay as an in-process thread) and the built-in demo OA on a free loopbac
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
+from api import loopback
 from api.app import create_app
 from api.oa_receiver import DemoOa, create_receiver_app
 from api.settings import Settings
@@ -33,33 +31,6 @@ CLAIMS = (
     ("E001", ["toll_11162913.pdf", "toll_07007198.pdf"], "3月武汉—十堰送货高速通行费"),
     ("E002", ["jd_photo_33207675.png"], "办公零食采购"),
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Server(threading.Thread):
-    def __init__(self, app: Any, host: str, port: int) -> None:
-        super().__init__(daemon=True)
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-
-    def run(self) -> None:
-        self.server.run()
-
-    def start_and_wait(self, timeout: float = 20.0) -> None:
-        self.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if not self.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("server did not start (is the port already in use?)")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.join(timeout=10)
 
 
 def _print_invoice(inv: dict[str, Any]) -> None:
@@ -121,18 +92,20 @@ def run_demo(serve: bool = True, host: str = "127.0.0.1", port: int = 8000) -> i
     db = VAR / "demo.db"
     for stale in (db, db.with_name("demo.db-wal"), db.with_name("demo.db-shm")):
         stale.unlink(missing_ok=True)  # the demo starts from an empty database every time
-    oa_port = _free_port()
     webhook_secret, callback_secret = generate_secret(), generate_secret()
+    oa = DemoOa(webhook_secret, f"http://{host}:{port}/api/oa/callback", callback_secret)
+    oa_server = loopback.start(create_receiver_app(oa))  # a free loopback port
     settings = Settings(database_url=f"sqlite:///{db}", storage_dir=VAR / "files",
                         org_file=SAMPLES / "org" / "company.yaml",
-                        oa_webhook_url=f"http://127.0.0.1:{oa_port}/webhook", oa_webhook_secret=webhook_secret,
+                        oa_webhook_url=f"{oa_server.url}/webhook", oa_webhook_secret=webhook_secret,
                         oa_callback_secret=callback_secret, relay_enabled=True, relay_poll_seconds=0.5)
-    oa = DemoOa(webhook_secret, f"http://{host}:{port}/api/oa/callback", callback_secret)
-    oa_server = _Server(create_receiver_app(oa), "127.0.0.1", oa_port)
-    api_server = _Server(create_app(settings), host, port)
-    oa_server.start_and_wait()
-    api_server.start_and_wait()
-    print(f"API on http://{host}:{port} (database {db}), demo OA on http://127.0.0.1:{oa_port}")
+    try:
+        api_server = loopback.start(create_app(settings), host, port)
+    except (OSError, RuntimeError) as exc:
+        oa_server.stop()
+        print(f"cannot serve on {host}:{port} ({exc}); is another `make run` still running?")
+        return 1
+    print(f"API on http://{host}:{port} (database {db}), demo OA on {oa_server.url}")
     try:
         with httpx.Client(base_url=f"http://{host}:{port}", timeout=120) as client:
             claims = _wait_for_decisions(client, _run_scenario(client))
@@ -143,8 +116,8 @@ def run_demo(serve: bool = True, host: str = "127.0.0.1", port: int = 8000) -> i
               + ", ".join(f"{a.oa_request_id} {a.document.get('doc_no')} → {a.decision}" for a in oa.approvals))
         if serve:
             print(f"\nServing the API on http://{host}:{port} (OpenAPI: /docs). Ctrl-C to stop.")
-            while api_server.is_alive():
-                api_server.join(timeout=1)
+            while api_server.thread.is_alive():
+                api_server.thread.join(timeout=1)
     except KeyboardInterrupt:
         pass
     finally:

@@ -37,7 +37,6 @@ import logging
 import os
 import random
 import secrets
-import socket
 import sys
 import tempfile
 import threading
@@ -45,7 +44,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -54,11 +53,11 @@ from typing import Any
 
 import httpx
 import psycopg
-import uvicorn
 from sqlalchemy import Engine, func, insert
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
+from api import loopback
 from api.app import create_app
 from api.columns import utcnow
 from api.db import init_db, make_engine, session_factory
@@ -131,25 +130,8 @@ class BenchResult:
 
 # ---------------------------------------------------------------- infrastructure
 
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="error", access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("loopback server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-        sock.close()
+def serving(app: Any) -> AbstractContextManager[str]:
+    return loopback.serving(app, log_level="error")
 
 
 def _psycopg_dsn(url: str) -> str:

@@ -12,26 +12,15 @@ the adapter and its dedupe, not the relay (that benchmark is ``benchmarks/``' jo
 from __future__ import annotations
 
 import argparse
-import socket
-import threading
 import time
 from datetime import UTC, datetime
 
-import uvicorn
 
+from api import loopback
 from oa_emulators.harness import ADAPTERS, build_harness, sample_document
 from pipeline.sync import DeliveryError, OutboundMessage
 
 
-def _serve(app) -> tuple[uvicorn.Server, threading.Thread, str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="error"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    return server, thread, f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def run(name: str, claims: int, error: float, timeout: float, max_attempts: int, client_timeout: float,
@@ -44,7 +33,8 @@ def run(name: str, claims: int, error: float, timeout: float, max_attempts: int,
         documents.append(document)
     harness = build_harness(name, files)
     harness.emulator.faults.set_rates(error=error, timeout=timeout, timeout_delay=client_timeout * 1.5, seed=seed)
-    server, thread, url = _serve(harness.emulator.app)
+    server = loopback.start(harness.emulator.app, log_level="error")
+    url = server.url
     adapter = harness.adapter(url, timeout=client_timeout)
     failed, attempts_total = 0, 0
     started = time.perf_counter()
@@ -67,8 +57,7 @@ def run(name: str, claims: int, error: float, timeout: float, max_attempts: int,
     finally:
         elapsed = time.perf_counter() - started
         adapter.close()
-        server.should_exit = True
-        thread.join(10)
+        server.stop(10)
     counts = [harness.emulator.store.count(d["doc_no"]) for d in documents]
     return {"adapter": name, "claims": claims, "seconds": round(elapsed, 2),
             "claims_per_s": round(claims / elapsed, 1), "attempts": attempts_total, "gave_up": failed,

@@ -10,18 +10,15 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import psycopg
 import pytest
-import uvicorn
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from api.db import init_db, make_engine
+from api.loopback import serving
 
 PG_ADMIN_URL = os.environ.get("REIMBURSE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -65,33 +62,10 @@ def database_url(request, tmp_path) -> str:
 
 # ---------------------------------------------------------------- loopback HTTP servers
 
-@contextmanager
-def _serve(app) -> Iterator[str]:
-    """Run an ASGI app with uvicorn on a free loopback port in a thread; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("loopback server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-
-
 @pytest.fixture
 def serve():
     """``with serve(asgi_app) as base_url:`` runs the app on a free loopback port for the block."""
-    return _serve
+    return serving
 
 
 
