@@ -7,7 +7,7 @@ Each function takes an open ``Session``, does its work and commits (or raises, l
   ``storage_dir``), extract its invoices, classify each, keep them as ``InvoiceRecord`` rows. Uploading the same
   bytes again returns the earlier result. A file that cannot be read gives an ``UploadedFile`` with ``error``.
 * ``create_claim(session, employee_no, invoice_ids, reason)``: a draft claim of the employee's own free invoices,
-  with lines, total, 大写 and the policy findings (``pipeline.policy.check_invoices``).
+  with lines, total, 大写 and the policy findings (``api.policy_service``: the full policy evaluation).
 * ``submit_claim(session, claim_id, actor)``: re-runs the checks (the other claims may have changed); refuses with
   ``ClaimBlocked`` when a finding blocks; otherwise, in one transaction, draft -> submitted -> pending_approval,
   the audit rows, the invoice-ledger locks and the outbox message carrying the canonical 报销单.
@@ -43,12 +43,12 @@ from api.tables import (
     StoredFile,
 )
 from models import category
-from pipeline import policy, serialize
-from pipeline.claim import RELEASED_STATES, ClaimState, claim_total, is_terminal, total_upper, transition
+from pipeline import serialize
+from pipeline.claim import ClaimState, claim_total, is_terminal, total_upper, transition
 from pipeline.errors import DocumentTooLarge, PipelineError
 from pipeline.ingest import ingest_bytes
 from pipeline.sync.base import OaDecision
-from pipeline.types import Invoice, InvoiceKind, Severity
+from pipeline.types import Invoice, InvoiceKind
 
 ZERO = Decimal("0.00")
 CHINA_TZ = timezone(timedelta(hours=8), "CST")  # no daylight saving in China, so a fixed offset is exact
@@ -198,19 +198,6 @@ def _assign_doc_no(session: Session, claim: Claim) -> None:
     session.add(claim)
     session.flush()
     claim.doc_no = f"BX{claim.created_at.astimezone(CHINA_TZ):%Y%m%d}{claim.id:06d}"
-
-
-def other_claim_holding(session: Session, business_key: str, exclude_claim_id: int | None) -> str | None:
-    """The doc_no of another live (not rejected/withdrawn) claim, of any employee, holding this invoice."""
-    query = (select(Claim.doc_no).join(InvoiceRecord, col(InvoiceRecord.claim_id) == Claim.id)
-             .where(InvoiceRecord.business_key == business_key, col(Claim.state).not_in(RELEASED_STATES)))
-    if exclude_claim_id is not None:
-        query = query.where(Claim.id != exclude_claim_id)
-    return session.exec(query.limit(1)).first()
-
-
-def _company_info(company: Company) -> policy.CompanyInfo:
-    return policy.CompanyInfo(legal_name=company.name, tax_id=company.tax_id)
 
 
 def _run_checks(session: Session, claim: Claim) -> list[FindingRecord]:
