@@ -1,15 +1,23 @@
 import io
 
 import numpy as np
+import pdfplumber
 import pypdf
+import pypdfium2 as pdfium
 import pytest
+from reader_fixtures import REAL_DATA, PdfPage, build_pdf, qr_image, text_image
 
 from pipeline.config import PipelineSettings
 from pipeline.errors import CorruptDocument, DocumentTooLarge
 from pipeline.ingest import ingest_bytes
-from pipeline.readers.pdf import collapse_doubled, read_pdf, render_scale
+from pipeline.readers.pdf import (
+    collapse_doubled,
+    pdfium_words,
+    read_pdf,
+    render_scale,
+    text_lines,
+)
 from pipeline.types import FieldSource
-from reader_fixtures import PdfPage, build_pdf, qr_image, text_image
 
 INVOICE_PAGE = PdfPage(texts=[
     (300, 60, "Invoice No: 33207675"),
@@ -117,3 +125,54 @@ def test_render_scale_is_capped_for_huge_pages():
     assert render_scale(595, 842, settings) == 3.0
     assert render_scale(1653, 1102, settings) * 1653 <= 3200.5
     assert render_scale(595, 842, PipelineSettings(max_image_pixels=1_000_000)) ** 2 * 595 * 842 <= 1_000_001
+
+
+def _both_readings(data: bytes) -> list[tuple[list, list, list | None]]:
+    """Per page: the lines read by pdfplumber alone, the lines read through pdfium, pdfium's words."""
+    out = []
+    document = pdfium.PdfDocument(data)
+    with pdfplumber.open(io.BytesIO(data)) as plumber:
+        for number, page in enumerate(plumber.pages):
+            fast = document[number]
+            out.append((text_lines(page, number), text_lines(page, number, fast), pdfium_words(fast, page)))
+    document.close()
+    return out
+
+
+def test_pdfium_text_layer_matches_pdfplumber_with_duplicates_blank_runs_and_column_gaps():
+    tricky = PdfPage(texts=[
+        (40, 60, "Seller:  ACME   Ltd"), (40.4, 60.3, "Seller:  ACME   Ltd"),  # an overlapping duplicate run
+        (105, 60, "Inc"),
+        (300, 60, "Tax No: 91120110MA06J3WLX8"),
+        (40, 90, "TToottaall"), (200, 90, "1100"), (40, 120, "a b  c   d"),
+        (40, 150, "fine print"), (100, 152, "shifted"),
+    ], size=7)
+    for plumber_lines, pdfium_lines, words in _both_readings(build_pdf([INVOICE_PAGE, tricky])):
+        assert words is not None  # pdfium read the page, pdfplumber was not the fallback
+        _assert_same_lines(pdfium_lines, plumber_lines, "fixture")
+    [_, (lines, _, _)] = _both_readings(build_pdf([INVOICE_PAGE, tricky]))
+    assert "Seller: ACME Ltd Inc" in [line.text for line in lines]  # the duplicate run was dropped
+
+
+def test_pdfium_stands_aside_on_a_page_without_text():
+    scan = text_image(["INVOICE NO 87594058"], width=700)[:, :, 0]
+    page = PdfPage(image=np.ascontiguousarray(scan), image_box=(50, 50, 350, 70), width=450, height=260)
+    [(plumber_lines, pdfium_lines, words)] = _both_readings(build_pdf([page]))
+    assert words is None and pdfium_lines == plumber_lines == []
+
+
+@pytest.mark.skipif(not (REAL_DATA / "cn_pdf").is_dir(), reason="real documents not present")
+def test_pdfium_text_layer_matches_pdfplumber_on_real_invoices():
+    files = sorted((REAL_DATA / "cn_pdf").glob("*.pdf"))
+    assert files
+    for path in files:
+        for plumber_lines, pdfium_lines, words in _both_readings(path.read_bytes()):
+            assert words is not None, path.name
+            _assert_same_lines(pdfium_lines, plumber_lines, path.name)
+
+
+def _assert_same_lines(fast: list, slow: list, name: str) -> None:
+    assert [line.text for line in fast] == [line.text for line in slow], name
+    for one, other in zip(fast, slow, strict=True):  # pdfium's widths are single precision
+        assert one.box == pytest.approx(other.box, abs=0.05), (name, one.text)
+        assert (one.page, one.confidence) == (other.page, other.confidence)
