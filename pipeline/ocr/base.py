@@ -7,7 +7,7 @@ Contract:
   at 0 (the reader sets it). Lines come in the engine's order; readers sort them.
 * Engines register with ``@register("name")`` on a class whose constructor takes ``PipelineSettings`` and raises
   ``BackendUnavailable`` (with what to install or which file is missing) when it cannot run.
-* ``get_engine(name, settings)`` builds an engine once per process per (name, thread count) and reuses it.
+* ``get_engine(name, settings)`` builds an engine once per process per (name, ``ocr_*`` settings) and reuses it.
   Names are looked up in the registry only: configuration never imports or evaluates code.
 """
 
@@ -34,7 +34,7 @@ class OcrEngine(Protocol):
 EngineFactory = Callable[[PipelineSettings], OcrEngine]
 
 _REGISTRY: dict[str, EngineFactory] = {}
-_ENGINES: dict[tuple[str, int], OcrEngine] = {}
+_ENGINES: dict[tuple, OcrEngine] = {}
 _LOCK = threading.Lock()
 
 
@@ -60,7 +60,7 @@ def get_engine(name: str, settings: PipelineSettings) -> OcrEngine:
     if factory is None:
         raise BackendUnavailable(
             f"unknown OCR backend {name!r}; registered backends: {', '.join(registered_engines()) or 'none'}")
-    key = (name, settings.ocr_threads)
+    key = (name, *engine_options(settings))
     engine = _ENGINES.get(key)
     if engine is None:
         with _LOCK:
@@ -71,10 +71,16 @@ def get_engine(name: str, settings: PipelineSettings) -> OcrEngine:
     return engine
 
 
+def engine_options(settings: PipelineSettings) -> tuple:
+    """The ``ocr_*`` settings, in a fixed order: engines built with different options are different engines."""
+    return tuple((field, getattr(settings, field)) for field in sorted(type(settings).model_fields)
+                 if field.startswith("ocr_") and field != "ocr_backend")
+
+
 def quad_to_box(points: np.ndarray) -> tuple[float, float, float, float]:
     """Axis-aligned ``(x0, y0, x1, y1)`` around a polygon given as an ``Nx2`` array of points."""
     pts = np.asarray(points, dtype=float).reshape(-1, 2)
     return (float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max()))
 
 
-__all__ = ["OcrEngine", "get_engine", "quad_to_box", "register", "registered_engines"]
+__all__ = ["OcrEngine", "engine_options", "get_engine", "quad_to_box", "register", "registered_engines"]

@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+
+from pipeline.config import PipelineSettings
+from pipeline.ocr import base, get_engine
+from pipeline.ocr.rapid import rapidocr_params
+from pipeline.types import TextLine
+
+
+def test_speed_settings_reach_rapidocr_config():
+    params = rapidocr_params(PipelineSettings(ocr_det_limit_side_len=960, ocr_det_limit_type="min",
+                                              ocr_rec_min_width=200, ocr_rec_batch_num=8, ocr_max_side_len=1500))
+    assert params == {"Global.max_side_len": 1500, "Det.limit_side_len": 960, "Det.limit_type": "min", "Rec.rec_img_shape": [3, 48, 200],
+                      "Rec.rec_batch_num": 8}
+
+
+@pytest.mark.parametrize("override", [{"ocr_det_limit_type": "both"}, {"ocr_rec_min_width": 0},
+                                      {"ocr_rec_batch_num": 0}, {"ocr_det_limit_side_len": 8},
+                                      {"ocr_max_side_len": 10}])
+def test_unusable_speed_settings_are_refused(override):
+    with pytest.raises(ValueError):
+        rapidocr_params(PipelineSettings(**override))
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("REIMBURSE_OCR_USE_CLS", "true")
+    monkeypatch.setenv("REIMBURSE_OCR_REC_MIN_WIDTH", "320")
+    settings = PipelineSettings()
+    assert settings.ocr_use_cls is True and settings.ocr_rec_min_width == 320
+
+
+class _Recorder:
+    name = "recorder"
+
+    def __init__(self, settings: PipelineSettings) -> None:
+        self.settings = settings
+
+    def recognize(self, image: np.ndarray) -> list[TextLine]:
+        return []
+
+
+def test_engines_with_different_speed_settings_are_different_engines(monkeypatch):
+    monkeypatch.setitem(base._REGISTRY, "recorder", _Recorder)
+    monkeypatch.setattr(base, "_ENGINES", {})
+    tuned = get_engine("recorder", PipelineSettings())
+    assert get_engine("recorder", PipelineSettings()) is tuned
+    with_cls = get_engine("recorder", PipelineSettings(ocr_use_cls=True))
+    assert with_cls is not tuned and with_cls.settings.ocr_use_cls
+
+
+def test_engine_options_ignore_the_backend_name():
+    names = [name for name, _ in base.engine_options(PipelineSettings())]
+    assert "ocr_backend" not in names and {"ocr_threads", "ocr_use_cls", "ocr_rec_min_width"} <= set(names)
+
+
+def test_rapidocr_with_classifier_on_and_off_reads_the_same_line():
+    import cv2
+    img = np.full((120, 700, 3), 255, np.uint8)
+    cv2.putText(img, "INVOICE NO 33207675", (20, 75), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (0, 0, 0), 3, cv2.LINE_AA)
+    for use_cls in (False, True):
+        lines = get_engine("rapidocr", PipelineSettings(ocr_use_cls=use_cls)).recognize(img)
+        assert any("33207675" in line.text.replace(" ", "") for line in lines), (use_cls, lines)
+
+
+def test_cipher_boxes_are_dropped_before_recognition():
+    from types import SimpleNamespace
+
+    from pipeline.ocr.rapid import _without_cipher
+
+    def quad(x0, y0, x1, y1):
+        return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+
+    cipher = [quad(1000, 200 + 36 * k, 1520, 228 + 36 * k) for k in range(4)]
+    fields = [quad(100, 60, 500, 90), quad(120, 200, 600, 228)]
+    quads = np.array(fields + cipher, dtype=float)
+    det = SimpleNamespace(boxes=quads, scores=[0.9] * len(quads))
+    crops = [f"crop{i}" for i in range(len(quads))]
+    image = np.zeros((1000, 1600, 3), np.uint8)
+    kept_crops, kept = _without_cipher(lambda img, op: (crops, det))(image, {})
+    assert kept_crops == ["crop0", "crop1"] and len(kept.boxes) == 2 and kept.scores == [0.9, 0.9]
