@@ -25,9 +25,9 @@ def adapter_options(name: str, emulator: OaEmulator, base_url: str) -> dict[str,
     if name == "seeyon":
         return {"base_url": base_url, "rest_user": e.rest_user, "rest_password": e.rest_password,
                 "login_name": "zhangsan", "callback_secret": e.callback_secret}
-    if name == "landray":
+    if name in ("landray", "landray_soap"):
         return {"base_url": base_url, "username": e.username, "password": e.password,
-                "callback_secret": e.callback_secret}
+                "callback_secret": e.callback_secret, "transport": "soap" if name == "landray_soap" else "rest"}
     if name == "dingtalk":
         return {"base_url": base_url, "app_key": e.app_key, "app_secret": e.app_secret,
                 "callback_token": e.callback_token, "callback_aes_key": e.callback_aes_key,
@@ -37,19 +37,25 @@ def adapter_options(name: str, emulator: OaEmulator, base_url: str) -> dict[str,
                 "callback_token": e.callback_token, "callback_aes_key": e.callback_aes_key}
     if name == "feishu":
         return {"base_url": base_url, "app_id": e.app_id, "app_secret": e.app_secret, "encrypt_key": e.encrypt_key,
-                "verification_token": e.verification_token}
+                "verification_token": e.verification_token,
+                "upload_url": base_url + "/approval/openapi/v2/file/upload"}
     raise ValueError(f"no settings for emulator {name!r}")
 
 
+def adapter_name(name: str) -> str:
+    """The registered adapter behind a harness name (``landray_soap`` is Landray over SOAP)."""
+    return "landray" if name == "landray_soap" else name
+
+
 def mapping_file(name: str) -> Path | None:
-    return None if name == "generic_webhook" else SAMPLES / f"{name}.yaml"
+    return None if name == "generic_webhook" else SAMPLES / f"{adapter_name(name)}.yaml"
 
 
 def api_settings(name: str, emulator: OaEmulator, base_url: str, **settings: Any) -> Any:
     from api.settings import Settings
 
-    return Settings(oa_adapter=name, oa_options=adapter_options(name, emulator, base_url),
+    return Settings(oa_adapter=adapter_name(name), oa_options=adapter_options(name, emulator, base_url),
                     oa_mapping_file=mapping_file(name), **settings)
 
 
-__all__ = ["adapter_options", "api_settings", "mapping_file"]
+__all__ = ["adapter_name", "adapter_options", "api_settings", "mapping_file"]

@@ -18,7 +18,7 @@ from api.relay import relay_once
 from api.tables import AuditLog, Claim, OutboxMessage
 from oa_emulators.core import OaEmulator, OutgoingCallback, Record
 from oa_emulators.harness import ADAPTERS, Harness, build_harness
-from oa_emulators.settings import api_settings
+from oa_emulators.settings import adapter_name, api_settings
 from pipeline.claim import ClaimState
 
 NUMBER = "26422000000123456789"
@@ -134,7 +134,7 @@ def test_callbacks_counted_for_prometheus(wired, storage_dir, make_pdf):
     wired.emulator.decide(record.oa_id, wired.raw("approved"))
     wired.send(wired.emulator.build_callback(record))
     text = httpx.get(wired.app_url + "/metrics").text
-    label = f'adapter="{wired.name}"'
+    label = f'adapter="{adapter_name(wired.name)}"'
     assert f'reimburse_oa_callbacks_total{{{label},outcome="applied"}} 1.0' in text
     assert f'reimburse_oa_callbacks_total{{{label},outcome="duplicate"}} 1.0' in text
 

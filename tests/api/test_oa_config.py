@@ -13,7 +13,7 @@ from api.app import create_app
 from api.oa_config import OaConfigError, build_adapter, describe, resolve
 from api.settings import Settings
 from oa_emulators.harness import ADAPTERS, SAMPLES, build_harness
-from oa_emulators.settings import adapter_options, mapping_file
+from oa_emulators.settings import adapter_name, adapter_options, mapping_file
 from pipeline.sync.dingtalk import DingTalkAdapter
 from pipeline.sync.weaver import WeaverAdapter
 from pipeline.sync.webhook import generate_secret
@@ -26,12 +26,13 @@ def settings(**values) -> Settings:
 @pytest.mark.parametrize("name", ADAPTERS)
 def test_every_adapter_builds_from_options(name, tmp_path):
     harness = build_harness(name)
-    adapter = build_adapter(settings(oa_adapter=name, oa_options=adapter_options(name, harness.emulator, "http://oa"),
+    adapter = build_adapter(settings(oa_adapter=adapter_name(name),
+                                     oa_options=adapter_options(name, harness.emulator, "http://oa"),
                                      oa_mapping_file=mapping_file(name), storage_dir=tmp_path,
                                      oa_timeout_seconds=3))
-    assert adapter.name == name
+    assert adapter.name == adapter_name(name)
     if name != "generic_webhook":
-        assert adapter.mapping.adapter == name and adapter.attachment_source.storage_dir == tmp_path
+        assert adapter.mapping.adapter == adapter_name(name) and adapter.attachment_source.storage_dir == tmp_path
     adapter.close()
 
 

@@ -36,8 +36,8 @@ def test_both_backends_are_registered():
 
 def test_unknown_backend_lists_the_registered_ones():
     with pytest.raises(BackendUnavailable) as err:
-        get_engine("tesseract", PipelineSettings())
-    assert "tesseract" in str(err.value) and "rapidocr" in str(err.value) and "paddleocr" in str(err.value)
+        get_engine("easyocr", PipelineSettings())
+    assert "easyocr" in str(err.value) and "rapidocr" in str(err.value) and "paddleocr" in str(err.value)
 
 
 def test_backend_names_are_never_imported_as_code():
