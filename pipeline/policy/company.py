@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from pipeline.yamlfile import read_yaml
 
 _BRACKETS = str.maketrans({"（": "(", "）": ")", " ": "", "\u3000": ""})
 
@@ -122,12 +122,4 @@ def org_from_dict(data: Any, where: str = "org") -> Org:
 
 
 def load_org(path: str | Path) -> Org:
-    path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except OSError as exc:
-        raise OrgError(f"cannot read the master data file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise OrgError(f"{path}: not valid YAML: {exc}") from None
-    return org_from_dict(data, str(path))
+    return org_from_dict(read_yaml(path, "the master data file", OrgError), str(path))

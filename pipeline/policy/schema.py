@@ -17,12 +17,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError
-from pydantic import field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.policy.expr import Condition, ExprError, compile_condition
 from pipeline.types import InvoiceKind, Severity
+from pipeline.yamlfile import read_yaml
 
 # Every rule id the engine knows; ``rules:`` in the policy may only configure these.
 RULE_IDS = ("R1", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15", "R17",
@@ -528,14 +537,7 @@ def policy_from_dict(data: Any, where: str = "policy", categories: frozenset[str
 
 def load_policy(path: str | Path) -> Policy:
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except OSError as exc:
-        raise PolicyError(f"cannot read the policy file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{path}: not valid YAML: {exc}") from None
-    policy = policy_from_dict(data, str(path))
+    policy = policy_from_dict(read_yaml(path, "the policy file", PolicyError), str(path))
     policy._source = path.resolve()
     return policy
 

@@ -44,11 +44,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from pipeline.money import fmt_amount, to_upper
 from pipeline.sync.base import OaStatus, builtin_module
+from pipeline.yamlfile import read_yaml
 
 Transform = Literal["text", "amount", "upper", "date", "timestamp", "rfc3339", "int", "join", "json"]
 CHINA = timezone(timedelta(hours=8))
@@ -245,14 +245,7 @@ def parse_mapping(data: Any, origin: str = "<mapping>") -> FormMapping:
 
 
 def load_mapping(path: str | Path) -> FormMapping:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise MappingError(f"cannot read OA field mapping {path}: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise MappingError(f"{path}: not valid YAML: {exc}") from exc
-    return parse_mapping(data, str(path))
+    return parse_mapping(read_yaml(path, "OA field mapping", MappingError), str(path))
 
 
 def coerce_mapping(mapping: FormMapping | Mapping[str, Any] | str | Path, adapter: str) -> FormMapping:
