@@ -28,7 +28,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
@@ -36,7 +35,7 @@ from sqlmodel import Session, col, delete, select
 from api import attribution, budgets, costcentre, history, policy_service, workers
 from api.columns import utcnow
 from api.document import DOC_TOPIC, claim_document
-from api.errors import ClaimBlocked, Conflict, InvalidRequest, NotFound
+from api.errors import ClaimBlocked, Conflict, InvalidRequest, NotConfigured, NotFound
 from api.settings import get_settings
 from api.tables import (
     AuditLog, Claim, Company, Employee, FindingRecord, InvoiceLedger, InvoiceRecord, OutboxMessage,
@@ -47,6 +46,7 @@ from pipeline import serialize
 from pipeline.claim import ClaimState, claim_total, is_terminal, total_upper, transition
 from pipeline.errors import DocumentTooLarge, PipelineError
 from pipeline.ingest import ingest_bytes
+from pipeline.yamlfile import read_yaml
 from pipeline.sync.base import OaDecision
 from pipeline.types import Invoice, InvoiceKind
 
@@ -57,8 +57,7 @@ CHINA_TZ = timezone(timedelta(hours=8), "CST")  # no daylight saving in China, s
 
 
 def read_org_file(path: Path) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return read_yaml(path, "the organisation file", NotConfigured)
 
 
 def load_org(session: Session, org: dict[str, Any]) -> Company:
