@@ -34,7 +34,7 @@ def weaver(serve, storage_dir, org):
     with ExitStack() as stack:
         url = stack.enter_context(serve(harness.emulator.app))
         adapter = build_adapter(api_settings("weaver", harness.emulator, url, storage_dir=storage_dir,
-                                             oa_timeout_seconds=0.5))
+                                             oa_timeout_seconds=5.0))  # no test here times out on purpose
         stack.callback(adapter.close)
         yield harness.emulator, adapter
 

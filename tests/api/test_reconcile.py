@@ -53,11 +53,11 @@ class Oa:
 def oa_for(serve, session_factory, storage_dir, org):
     """``oa_for(name)``: that emulator served on loopback and the adapter the settings build for it."""
     with ExitStack() as stack:
-        def start(name: str) -> Oa:
+        def start(name: str, timeout: float = 5.0) -> Oa:
             harness = build_harness(name)
             url = stack.enter_context(serve(harness.emulator.app))
             adapter = build_adapter(api_settings(name, harness.emulator, url, storage_dir=storage_dir,
-                                                 oa_timeout_seconds=0.5))
+                                                 oa_timeout_seconds=timeout))
             stack.callback(adapter.close)
             return Oa(name, url, harness, adapter, session_factory)
 
@@ -136,9 +136,9 @@ def test_a_missing_oa_id_is_found_by_look_up(oa_for, session_factory, storage_di
 
 def test_seeyon_already_there_without_an_id_is_delivered_once_and_the_callback_brings_the_id(
         oa_for, session_factory, storage_dir, make_pdf):
-    oa = oa_for("seeyon")
+    oa = oa_for("seeyon", timeout=1.5)
     claim = submit(session_factory, storage_dir, make_pdf)
-    oa.emulator.faults.push("create", Fault("timeout", after_commit=True, delay=0.8))  # created; answer lost
+    oa.emulator.faults.push("create", Fault("timeout", after_commit=True, delay=3.0))  # created; answer lost
     retry = RetryPolicy(base_seconds=0.01)
     assert relay_once(session_factory, oa.adapter, later(), retry=retry) == 1
     assert relay_once(session_factory, oa.adapter, later(1), retry=retry) == 1

@@ -43,8 +43,8 @@ def test_a_retry_that_finds_the_instance_uploads_nothing_again(serve, name):
     document, files = sample_document(DOC_NO)
     harness = build_harness(name, files)
     with serve(harness.emulator.app) as url:
-        adapter = harness.adapter(url, timeout=1.0)
-        harness.emulator.faults.push("create", Fault("timeout", after_commit=True, delay=1.6))
+        adapter = harness.adapter(url, timeout=2.0)
+        harness.emulator.faults.push("create", Fault("timeout", after_commit=True, delay=3.0))
         with pytest.raises(DeliveryError):
             adapter.submit(message(document))
         uploads = harness.emulator.calls["upload"]

@@ -23,8 +23,8 @@ from oa_emulators.harness import (
 from pipeline.sync import DeliveryError, OaAdapter, OaDecision, OutboundMessage
 
 DOC_NO = "BX202603050000042"
-TIMEOUT = 1.0  # the adapters' HTTP timeout here; a "timeout" fault answers after TIMEOUT_FAULT seconds
-TIMEOUT_FAULT = 1.6
+TIMEOUT = 2.0  # the adapters' HTTP timeout here; a "timeout" fault answers after TIMEOUT_FAULT seconds
+TIMEOUT_FAULT = 3.0
 
 
 @dataclass
