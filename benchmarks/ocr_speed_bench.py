@@ -186,11 +186,12 @@ def table(results: list[dict]) -> str:
             for field in FIELDS:
                 got = [r["marks"][field] for r in recs if field in r["marks"]]
                 cells.append(f"{sum(got)}/{len(got)}" if got else "–")
-            perfect = sum(all(r["marks"].values()) and bool(r["marks"]) for r in recs)
+            scored = [r for r in recs if r["marks"]]  # documents that print none of the five are not counted
+            perfect = sum(all(r["marks"].values()) for r in scored)
             ocr = _median([r["ocr"] for r in recs])
             rows.append(f"| {set_name} | {res['engine']} | {len(recs)} | {_median([r['wall'] for r in recs]):.2f} | "
                         f"{ocr if ocr is None else f'{ocr:.2f}'} | {stage_text} | " + " | ".join(cells)
-                        + f" | {perfect}/{len(recs)} | {res['peak_rss_mb']:.0f} |")
+                        + f" | {perfect}/{len(scored)} | {res['peak_rss_mb']:.0f} |")
     return "\n".join(rows)
 
 

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from pipeline.extract.layout import Hit, Layout, Seg, union
+from pipeline.types import Box
 from pipeline.money import from_upper, parse_amount
 from pipeline.taxid import USCC_CHARSET, is_valid_uscc
 from pipeline.text import fix_numeric
@@ -24,7 +25,7 @@ _DIGITISH = r"[0-9OoIl]"
 _DATE = re.compile(r"(?P<y>[0-9OoIl]{4})\s*[年\-./]?\s*(?P<m>[0-9OoIl]{1,2})\s*[月\-./]?\s*(?P<d>[0-9OoIl]{1,2})")
 _DATETIME = re.compile(r"(?P<y>\d{4})\s*[年\-./]\s*(?P<m>\d{1,2})\s*[月\-./]\s*(?P<d>\d{1,2})\s*日?\s*"
                        r"(?P<H>\d{1,2})\s*[:：]\s*(?P<M>\d{2})")
-_YEN = "¥YVW羊半"  # ¥ and what OCR reads it as
+YEN = _YEN = "¥YVW羊半"  # ¥ and what OCR reads it as
 _MONEY_SEG = re.compile(rf"^(?:\(?小写\)?)?\s*(-?)[{_YEN}]?\s*(-?\d[\d,]*\.\d{{2}})$")
 _UPPER_CHARS = "零壹贰叁肆伍陆柒捌玖拾佰仟万亿圆元角分整正貳陸億萬圓"
 # OCR confusions inside a 大写 amount (查拾 for 壹拾 …); only used where the text is otherwise 大写
@@ -36,7 +37,9 @@ _UPPER_RUN = f"[{_UPPER_CHARS}{''.join(_UPPER_LOOKALIKES)}]"
 _UPPER = re.compile(rf"(?:[ⓧ⊗×Xx]\s*)?(?:\(?负数\)?)?{_UPPER_RUN}{{2,}}")
 _CIPHER = re.compile(r"[<>*/+]")
 _TAX_ID_LABEL = re.compile(r"纳\s*税\s*人\s*识\s*\S\s*号|(?:\S\s*税\s*人\s*)?识\s*[别制列]\s*号"
-                           r"|统一社会\S{2}代码(?!\s*/)")  # OCR: 识制号, 的税人识别号, 统一社会信息代码
+                           r"|统一社会\S{2}代码(?!\s*/)|(?<![统一])社会\S{2}代\S{1,8}号"
+                           r"|(?<!代码/)(?<!代码)税\s*人\s*\S\s*\S\s*号")
+# OCR: 识制号, 的税人识别号, 统一社会信息代码, 社会信用代购的权人职留号, 纳税人同期号
 _NAME_STOP = re.compile(r"名\s*称|纳税人|地址|电话|开户行|统一社会|密码|^\s*[密备区码]\s*$")
 _TAX_ID_FIXES = str.maketrans({"O": "0", "I": "1", "Z": "2", "S": "5", "V": "U"})
 # Parties: labels that say which side they belong to, then anchors (vertical 购买方 / 销售方 headers).
@@ -174,15 +177,50 @@ def tax_ids(layout: Layout) -> list[Hit]:
     right after the label is something else (rows squeezed together on a photo), the nearest box on the label's
     row that holds nothing but a taxpayer ID is taken."""
     out = []
-    for h in _labelled(layout, _TAX_ID_LABEL, r"([0-9A-Za-z]{15,20})(?![0-9A-Za-z])", clean_tax_id):
+    hits = _labelled(layout, _TAX_ID_LABEL, r"([0-9A-Za-z]{15,20})(?![0-9A-Za-z])", clean_tax_id)
+    label_boxes = [h.label_box for h in hits]
+
+    def past_another_label(label: Box, value: Box) -> bool:
+        """The value belongs to another column: a label stands between them, or a wide gap (数电 pages print the
+        buyer's and the seller's ID rows side by side, and the buyer's value may be empty)."""
+        if value[0] - label[2] > 10 * (label[3] - label[1]):
+            return True
+        return any(b != label and label[2] <= b[0] < value[0] and b[1] < value[3] and value[1] < b[3]
+                   for b in label_boxes)
+
+    for h in hits:
+        if h.value and past_another_label(h.label_box, h.box):
+            h = Hit("", h.label_box, h.conf, h.page, h.label_box)
         if not h.value:
             for s in layout.right_of_box(h.label_box)[:3]:
                 value = clean_tax_id(s.text)
-                if value and re.search(r"\d", value):
+                if value and re.search(r"\d", value) and not past_another_label(h.label_box, s.box):
                     h = Hit(value, s.box, s.conf, s.page, h.label_box)
                     break
         out.append(h)
     return out
+
+
+def _valid_ids(layout: Layout) -> list[Hit]:
+    """Every box that holds nothing but a valid USCC (the seal, a value whose label OCR garbled)."""
+    out = []
+    for s in layout.segs:
+        value = clean_tax_id(s.text.strip(" :：.。"))
+        if value and len(value) == 18 and is_valid_uscc(value):
+            out.append(Hit(value, s.box, s.conf, s.page, s.box))
+    return out
+
+
+def _checked(hit: Hit, valid: list[Hit]) -> Hit:
+    """A printed 18-character ID that fails the USCC check is replaced by the valid ID printed elsewhere (the seal
+    of a 发票专用章 repeats the seller's) that differs from it in at most 3 characters, if exactly one does."""
+    if len(hit.value) != 18 or is_valid_uscc(hit.value):
+        return hit
+    near = {v.value: v for v in valid if sum(a != b for a, b in zip(v.value, hit.value, strict=True)) <= 3}
+    if len(near) != 1:
+        return hit
+    v = next(iter(near.values()))
+    return Hit(v.value, hit.box, min(hit.conf, v.conf), hit.page, hit.label_box)
 
 
 def _clean_name(raw: str) -> str | None:
@@ -208,10 +246,11 @@ def names(layout: Layout, label: re.Pattern[str]) -> list[Hit]:
 
 
 def _side(layout: Layout, hit: Hit, anchors: list[tuple[str, Seg]], table_top: float | None,
-          table_bottom: float | None) -> str:
+          table_bottom: float | None, two_columns: bool = False) -> str:
     """'buyer' or 'seller' for a generic 名称 / 纳税人识别号 label: the nearest 购/销 header to its left (vertical
     购买方 / 购买方信息 blocks) or above it (卷票 rows 销售方名称 … 纳税人识别号); without one, below the items table is
-    the seller (legacy), right of the page's middle above the table is the seller (数电), else the buyer."""
+    the seller (legacy), right of the page's middle above the table is the seller (数电; anywhere right of the
+    middle when the caller knows the page has buyer and seller side by side but found no table), else the buyer."""
     lx0, ly0, lx1, ly1 = hit.label_box
     lh = ly1 - ly0
     best = None
@@ -231,14 +270,16 @@ def _side(layout: Layout, hit: Hit, anchors: list[tuple[str, Seg]], table_top: f
         return best[1]
     if table_bottom is not None and ly0 > table_bottom:
         return "seller"
-    if table_top is not None and ly1 < table_top and lx0 > 0.4 * layout.width:
+    if lx0 > 0.4 * layout.width and (ly1 < table_top if table_top is not None else two_columns):
         return "seller"
     return "buyer"
 
 
-def parties(layout: Layout, table_top: float | None = None, table_bottom: float | None = None
-            ) -> dict[str, Hit]:
-    """``buyer_name``, ``buyer_tax_id``, ``seller_name``, ``seller_tax_id`` hits (only those printed)."""
+def parties(layout: Layout, table_top: float | None = None, table_bottom: float | None = None,
+            two_columns: bool = False) -> dict[str, Hit]:
+    """``buyer_name``, ``buyer_tax_id``, ``seller_name``, ``seller_tax_id`` hits (only those printed). A tax ID
+    comes from its label; a labelled ID that fails the USCC check may be corrected from a near-identical valid one
+    printed elsewhere (``_checked``); a side still without an ID takes a valid USCC no label claimed."""
     anchors = []
     for s in layout.segs:
         m = _ANCHOR.match(s.text.replace(" ", ""))
@@ -253,13 +294,21 @@ def parties(layout: Layout, table_top: float | None = None, table_bottom: float 
     for h in names(layout, _GENERIC_NAME):
         if any(_overlaps(h.label_box, b) for b in explicit):
             continue
-        key = f"{_side(layout, h, anchors, table_top, table_bottom)}_name"
+        key = f"{_side(layout, h, anchors, table_top, table_bottom, two_columns)}_name"
         if h.value and key not in out:
             out[key] = h
+    valid = _valid_ids(layout)
     for h in tax_ids(layout):
-        side = _side(layout, h, anchors, table_top, table_bottom)
+        side = _side(layout, h, anchors, table_top, table_bottom, two_columns)
         if h.value and f"{side}_tax_id" not in out:
-            out[f"{side}_tax_id"] = h
+            out[f"{side}_tax_id"] = _checked(h, valid)
+    taken = {h.value for k, h in out.items() if k.endswith("_tax_id")}
+    for v in valid:  # a valid ID no label claimed: its side from where it is printed
+        if v.value not in taken and not any(_overlaps(v.box, h.box) for h in out.values()):
+            side = _side(layout, v, anchors, table_top, table_bottom, two_columns)
+            if f"{side}_tax_id" not in out:
+                out[f"{side}_tax_id"] = v
+                taken.add(v.value)
     return out
 
 
@@ -303,6 +352,6 @@ def title(layout: Layout) -> Hit | None:
 
 
 __all__ = [
-    "HAN", "clean_tax_id", "date_after", "date_from_text", "datetime_from_text", "digits_after",
+    "HAN", "YEN", "clean_tax_id", "date_after", "date_from_text", "datetime_from_text", "digits_after",
     "money_after", "money_in", "names", "parties", "tax_ids", "title", "upper_after", "upper_segments",
 ]

@@ -21,7 +21,7 @@ from pipeline.extract import fields as F
 from pipeline.extract.layout import Hit, Layout, Seg, spaced, span_box, union
 from pipeline.money import from_upper, parse_rate
 from pipeline.text import fix_numeric, normalize
-from pipeline.types import Box, FieldSource, Invoice, LineItem
+from pipeline.types import Box, FieldSource, Invoice, InvoiceKind, LineItem
 
 COMPUTED_CONFIDENCE = 0.8  # relative to the fields a computed value was derived from
 
@@ -303,7 +303,9 @@ def read_remark(layout: Layout) -> Hit | None:
 def extract_vat(layout: Layout, inv: Invoice, source: FieldSource) -> None:
     read_identifiers(layout, inv, source)
     table = _find_table(layout)
-    for key, hit in F.parties(layout, table.top if table else None, table.bottom if table else None).items():
+    two_columns = table is None and inv.kind in (InvoiceKind.DIGITAL_SPECIAL, InvoiceKind.DIGITAL_NORMAL)
+    for key, hit in F.parties(layout, table.top if table else None, table.bottom if table else None,
+                              two_columns).items():
         _put(inv, key, hit.value, hit, source)
     if table is not None:
         inv.items = read_items(layout, table)
@@ -316,6 +318,8 @@ def extract_vat(layout: Layout, inv: Invoice, source: FieldSource) -> None:
     if totals.upper:
         _put(inv, "total_upper", totals.upper.value, totals.upper, source)
     resolve_total(inv, totals, source)
+    if not {"amount_excl_tax", "tax_amount", "total_incl_tax"} & inv.fields.keys():
+        read_sum_identity(layout, inv, source)
     remark = read_remark(layout)
     if remark:
         _put(inv, "remark", remark.value, remark, source)
@@ -342,6 +346,28 @@ def resolve_total(inv: Invoice, totals: _Totals, source: FieldSource) -> None:
     _put(inv, "total_incl_tax", value, hit, source, factor)
 
 
+def read_sum_identity(layout: Layout, inv: Invoice, source: FieldSource) -> None:
+    """When no sum label was readable (a blurred photo): the ¥ amounts printed alone whose values close
+    amount + tax = total, provided exactly one such triple exists and its total is the largest ¥ amount."""
+    marked = []
+    for seg in layout.segs:
+        text = seg.text.replace(" ", "")
+        value = F.money_in(text)
+        if value is not None and value > 0 and re.match(rf"^(?:\(?小写\)?)?[{F.YEN}]", text):
+            marked.append((value, seg))
+    if len(marked) < 3:
+        return
+    largest = max(v for v, _ in marked)
+    triples = {(a, b, c) for a, sa in marked for b, sb in marked for c, sc in marked
+               if sa is not sb and a >= b and c == largest and a + b == c}
+    if len(triples) != 1:
+        return
+    amount, tax, total = next(iter(triples))
+    for key, value in (("amount_excl_tax", amount), ("tax_amount", tax), ("total_incl_tax", total)):
+        seg = next(s for v, s in marked if v == value)
+        _put(inv, key, value, Hit(str(value), seg.box, seg.conf, seg.page, seg.box), source, 0.8)
+
+
 def computed_total(inv: Invoice) -> Decimal | None:
     amount, tax = inv.get("amount_excl_tax"), inv.get("tax_amount")
     return amount + tax if amount is not None and tax is not None else None
@@ -362,4 +388,4 @@ def complete_amounts(inv: Invoice) -> None:
     inv.set(missing, value, round(min(a.confidence, b.confidence) * COMPUTED_CONFIDENCE, 4), FieldSource.COMPUTED)
 
 
-__all__ = ["complete_amounts", "extract_vat", "read_identifiers", "read_items", "resolve_total"]
+__all__ = ["complete_amounts", "extract_vat", "read_identifiers", "read_items", "read_sum_identity", "resolve_total"]

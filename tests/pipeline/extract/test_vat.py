@@ -147,3 +147,52 @@ def test_nothing_is_guessed_for_fields_not_printed():
     inv = extract_one(layout, L.LEGACY_E_NORMAL_OCR_SIZE)
     for absent in ("machine_no", "check_code", "remark", "buyer_tax_id"):
         assert absent not in inv.fields
+
+
+SELLER_ID_LINE = "统一社会信用代码/纳税人识别号：91370283MACQY48L1U"
+
+
+def _seller_id_split(layout, label: str) -> tuple:
+    """The seller's tax-ID line as a photo gives it: the label and the value in two boxes."""
+    layout = L.without(layout, SELLER_ID_LINE)
+    return layout + ((label, (631, 247, 860, 270), 0.97), ("91370283MACQY48L1U", (880, 247, 1137, 270), 0.99))
+
+
+def test_tax_id_labels_garbled_by_ocr_still_find_the_seller_id():
+    for label in ("统一社会信用代码/纳税人同期号：", "社会信用代购的权人职留号"):
+        inv = extract_one(_seller_id_split(L.DIGITAL_NORMAL_OCR, label), L.DIGITAL_NORMAL_OCR_SIZE)
+        assert inv.get("seller_tax_id") == "91370283MACQY48L1U", label
+        assert "buyer_tax_id" not in inv.fields, label
+
+
+def test_a_valid_id_whose_label_is_unreadable_goes_to_the_side_it_is_printed_on():
+    layout = _seller_id_split(L.DIGITAL_NORMAL_OCR, "城一")
+    inv = extract_one(layout, L.DIGITAL_NORMAL_OCR_SIZE)
+    assert inv.get("seller_tax_id") == "91370283MACQY48L1U"
+    assert "buyer_tax_id" not in inv.fields  # the buyer's empty label does not reach across to the seller's ID
+    # no 购买方信息 / 销售方信息 headers and no items table read: the 数电 page's right column is still the seller's
+    bare = L.without(layout, "销售方信息", "购买方信息", "项目名称", "规格型号", "单位", "数量", "单价", "金额",
+                     "税率/征收率", "税额")
+    inv = extract_one(bare, L.DIGITAL_NORMAL_OCR_SIZE)
+    assert (inv.get("seller_name"), inv.get("seller_tax_id")) == ("青岛惠郡餐饮管理有限公司", "91370283MACQY48L1U")
+    assert inv.get("buyer_name") == "姜浩然"
+
+
+def test_a_misread_id_is_corrected_from_the_seal_only_when_one_valid_id_is_that_close():
+    layout = L.without(L.LEGACY_E_NORMAL_OCR, "91120222079642398Y")  # the seal's own line, replaced below
+    misread = L.replaced(layout, "纳税人识别号:91120222079642398Y", "纳税人识别号:91120222O796A2398Y")
+    seal = (("91120222079642398Y", (716, 480, 800, 492), 0.9),)
+    assert extract_one(misread + seal, L.LEGACY_E_NORMAL_OCR_SIZE).get("seller_tax_id") == "91120222079642398Y"
+    unrelated = (("91370283MACQY48L1U", (716, 480, 800, 492), 0.9),)  # a valid ID, but far from the misread one
+    inv = extract_one(misread + unrelated, L.LEGACY_E_NORMAL_OCR_SIZE)
+    assert inv.get("seller_tax_id") == "91120222O796A2398Y"  # kept as read: validation flags it
+
+
+def test_sums_whose_labels_are_unreadable_come_from_the_amount_identity():
+    blurred = L.without(L.LEGACY_E_NORMAL_OCR, "计", "合", "价税合计(大写)", "⊗伍拾贰圆柒角", "(小写)¥52.70")
+    blurred += (("¥52.70", (680, 402, 735, 420), 0.9),)
+    inv = extract_one(blurred, L.LEGACY_E_NORMAL_OCR_SIZE)
+    assert (inv.get("amount_excl_tax"), inv.get("tax_amount"), inv.get("total_incl_tax")) == (
+        Decimal("46.62"), Decimal("6.08"), Decimal("52.70"))
+    ambiguous = blurred + (("¥40.00", (300, 300, 340, 312), 0.9), ("¥12.70", (350, 300, 390, 312), 0.9))
+    assert "total_incl_tax" not in extract_one(ambiguous, L.LEGACY_E_NORMAL_OCR_SIZE).fields  # two triples: no guess

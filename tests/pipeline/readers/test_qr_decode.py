@@ -73,3 +73,14 @@ def test_two_codes_are_both_returned_once_each():
     code = qr_image("second")
     page[500:500 + code.shape[0], 900:900 + code.shape[1]] = code[:, :, None]
     assert sorted(c.text for c in decode_qr(page)) == ["first", "second"]
+
+
+@pytest.mark.parametrize(("module_px", "sigma"), [(2, 1.0), (3, 1.6)])
+def test_a_blurred_code_is_decoded_after_sharpening(module_px, sigma, monkeypatch):
+    if qr.zxingcpp is None:
+        pytest.skip("the sharpened passes use zxing-cpp")
+    page = cv2.GaussianBlur(_page_with_qr(qr_image(PAYLOAD, module_px=module_px), (40, 60)), (0, 0), sigma)
+    [found] = decode_qr(page)
+    assert found.text == PAYLOAD
+    monkeypatch.setattr(qr, "_unsharp", lambda grey, sigma=2.0: grey)
+    assert decode_qr(page) == []  # so the case really needs the sharpened pass
