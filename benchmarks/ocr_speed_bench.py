@@ -1,7 +1,7 @@
 """OCR speed and key-field accuracy: our tuned rapidocr vs the plain ``RapidOCR()(image)`` call vs Tesseract.
 
     python -m benchmarks.ocr_speed_bench [--photos benchmarks/out/photos] [--sets photos,real,real_noqr]
-                                         [--engines rapidocr,rapidocr-default,tesseract] [--limit N]
+                                         [--engines rapidocr,rapidocr-openvino,rapidocr-default,...] [--limit N]
 
 Sets: ``photos`` (generated: ``python -m benchmarks.photos.generate --out benchmarks/out/photos --n 40 --seed
 2024``), ``real`` (../shared/data/real/cn_img + cn_img_batch) and ``real_noqr`` (the same real images with every
@@ -9,8 +9,11 @@ QR code found by ``pipeline.readers.qr.decode_qr`` filled white, so the fields c
 Engines, each run through the whole pipeline (``pipeline.runner.extract_bytes``) in its own subprocess, so its
 peak RSS (``resource.getrusage``) is its own:
 * ``rapidocr``: our engine with the tuned defaults of ``PipelineSettings``;
+* ``rapidocr-openvino``: the same with ``ocr_runtime="openvino"`` (bfloat16 where the CPU has it);
 * ``rapidocr-default``: one plain ``RapidOCR()(image)`` call per image (rapidocr's own defaults), its lines fed to
   the same extractor, so its time is the call alone and its accuracy is what the defaults would give;
+* ``rapidocr-default-raw``: the same plain call on the decoded photo itself, without our clean-up (what a user
+  calling RapidOCR on the photo gets; the QR and quality steps still run);
 * ``tesseract``: the ``tesseract`` binary (Debian ``tesseract-ocr`` + ``tesseract-ocr-chi-sim``), ``chi_sim``,
   ``--psm 6``, ``OMP_THREAD_LIMIT=1``, its TSV words grouped into lines and fed to the same extractor.
 Accuracy is exact match on five key fields (invoice_number, invoice_code where printed, issue_date,
@@ -38,7 +41,10 @@ import numpy as np
 from benchmarks.truth import REAL, REPO, load_cases, score
 
 FIELDS = ("invoice_number", "invoice_code", "issue_date", "total_incl_tax", "seller_tax_id")
-ENGINES = ("rapidocr", "rapidocr-default", "tesseract")
+ENGINES = ("rapidocr", "rapidocr-openvino", "rapidocr-default", "rapidocr-default-raw", "tesseract")
+VARIANTS = {"rapidocr-openvino": {"ocr_backend": "rapidocr", "ocr_runtime": "openvino"},  # our engine, other settings
+            "rapidocr-default-raw": {"ocr_backend": "rapidocr-default"}}
+RAW = {"rapidocr-default-raw"}  # OCR on the photo as decoded, without our clean-up
 SETS = ("photos", "real", "real_noqr")
 _CJK_GAP = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef]) (?=[\u3000-\u9fff\uff00-\uffef])")
 
@@ -146,7 +152,7 @@ def run_worker(engine: str, sets: list[str], photos: Path, limit: int | None) ->
     from pipeline.serialize import invoice_to_json
     from benchmarks.truth import Case
 
-    settings = PipelineSettings(ocr_backend=engine)
+    settings = PipelineSettings(**VARIANTS.get(engine, {"ocr_backend": engine}))
     records = []
     for set_name in sets:
         cases = photo_cases(photos) if set_name == "photos" else real_cases(set_name == "real_noqr")
@@ -155,7 +161,7 @@ def run_worker(engine: str, sets: list[str], photos: Path, limit: int | None) ->
             extract_bytes(cases[0][1], cases[0][2], settings)
         for label, name, data, expected in cases:
             t0 = time.perf_counter()
-            result = extract_bytes(name, data, settings)
+            result = raw_extract(name, data, settings) if engine in RAW else extract_bytes(name, data, settings)
             wall = time.perf_counter() - t0
             marks = score(Case(Path(name), set_name, expected), [invoice_to_json(i) for i in result.invoices])
             records.append({"set": set_name, "case": label, "marks": marks, "wall": wall,
@@ -163,6 +169,22 @@ def run_worker(engine: str, sets: list[str], photos: Path, limit: int | None) ->
                             "error": result.error})
     return {"engine": engine, "records": records,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def raw_extract(name: str, data: bytes, settings):
+    """Like ``extract_bytes`` for an image, but the OCR engine gets the decoded photo itself (no clean-up)."""
+    from pipeline.errors import PipelineError
+    from pipeline.extract import extract_invoices
+    from pipeline.ingest import ingest_bytes
+    from pipeline.readers.image import read_image
+    from pipeline.types import Extraction
+
+    try:
+        read = read_image(ingest_bytes(name, data, settings), settings, cleanup=False)
+    except PipelineError as exc:
+        return Extraction(document_name=name, sha256=None, error=str(exc))
+    timings = {f"read.{k}": v for k, v in read.timings.items()}
+    return Extraction(document_name=name, sha256=None, invoices=extract_invoices(read), timings=timings)
 
 
 def _median(values: list[float]) -> float | None:
@@ -193,6 +215,31 @@ def table(results: list[dict]) -> str:
                         f"{ocr if ocr is None else f'{ocr:.2f}'} | {stage_text} | " + " | ".join(cells)
                         + f" | {perfect}/{len(scored)} | {res['peak_rss_mb']:.0f} |")
     return "\n".join(rows)
+
+
+def speedups(results: list[dict]) -> str:
+    """Median over images of (default ``RapidOCR()`` OCR seconds / this engine's), per set, from the same run."""
+    lines = []
+    for base_name in ("rapidocr-default", "rapidocr-default-raw"):
+        base = next((r for r in results if r["engine"] == base_name), None)
+        if base is not None:
+            lines += _speedups(results, base)
+    return "\n".join(lines) or "(no rapidocr-default run: no speed-up ratios)"
+
+
+def _speedups(results: list[dict], base: dict) -> list[str]:
+    ref = {(r["set"], r["case"]): r["ocr"] for r in base["records"] if r["ocr"]}
+    lines = []
+    for res in results:
+        if res["engine"].startswith("rapidocr-default"):
+            continue
+        for set_name in dict.fromkeys(r["set"] for r in res["records"]):
+            ratios = [ref[(r["set"], r["case"])] / r["ocr"] for r in res["records"]
+                      if r["set"] == set_name and r["ocr"] and (r["set"], r["case"]) in ref]
+            if ratios:
+                lines.append(f"OCR speed-up of {res['engine']} over {base['engine']} on {set_name}: "
+                             f"median {statistics.median(ratios):.2f}x over {len(ratios)} images")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"`python -m benchmarks.ocr_speed_bench {' '.join(argv if argv is not None else sys.argv[1:])}`, "
           f"load average before/after: see below\n")
     print(table(results))
+    print("\n" + speedups(results))
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

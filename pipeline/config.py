@@ -15,14 +15,20 @@ class PipelineSettings(BaseSettings):
     ocr_backend: str = "rapidocr"
     ocr_threads: int = 2
     # OCR speed levers (rapidocr), kept by measurement: benchmarks/ocr_speed_bench.py, benchmarks/RESULTS.md.
-    # detection input: shorter side scaled up to 736 ("min"); "max" 1280 was faster but lost small-print tax IDs
-    ocr_det_limit_side_len: int = 736
-    ocr_det_limit_type: str = "min"
+    # detection input: longer side scaled down to 960 ("max"). Recognition still crops the lines from the full
+    # image, so only detection works at the smaller size: on the generated photos and the QR-painted real images it
+    # found every key field "min" 736 found (800 lost some), in less time and memory (benchmarks/RESULTS.md)
+    ocr_det_limit_side_len: int = 960
+    ocr_det_limit_type: str = "max"
     ocr_max_side_len: int = 1600  # OCR input capped to this longer side (rapidocr: 2000); trims peak memory a little
     ocr_use_cls: bool = False  # the 180° line classifier; the clean-up already turns the page upright
     ocr_rec_min_width: int = 160  # recognition pads each crop batch to at least this width (rapidocr: 320)
     ocr_rec_batch_num: int = 6
-    ocr_skip_cipher: bool = False  # drop the 密码区 boxes between detection and recognition
+    ocr_rec_batch_width: int = 4800  # at most this many padded pixels per recognition batch (bounds peak memory)
+    ocr_skip_cipher: bool = True  # drop the 密码区 boxes between detection and recognition (4 long lines of noise)
+    # the inference runtime under rapidocr: "onnxruntime" (float32) or "openvino" (the `openvino` package; it runs
+    # in bfloat16 on CPUs with AVX512-BF16 or AMX, float32 elsewhere)
+    ocr_runtime: str = "onnxruntime"
     # Input limits: a file past these is refused with a clear error, never half-read.
     max_file_bytes: int = 30 * 1024 * 1024
     max_image_pixels: int = 60_000_000

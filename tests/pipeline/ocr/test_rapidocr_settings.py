@@ -16,7 +16,7 @@ def test_speed_settings_reach_rapidocr_config():
 
 @pytest.mark.parametrize("override", [{"ocr_det_limit_type": "both"}, {"ocr_rec_min_width": 0},
                                       {"ocr_rec_batch_num": 0}, {"ocr_det_limit_side_len": 8},
-                                      {"ocr_max_side_len": 10}])
+                                      {"ocr_max_side_len": 10}, {"ocr_rec_batch_width": 100}])
 def test_unusable_speed_settings_are_refused(override):
     with pytest.raises(ValueError):
         rapidocr_params(PipelineSettings(**override))
@@ -78,3 +78,57 @@ def test_cipher_boxes_are_dropped_before_recognition():
     image = np.zeros((1000, 1600, 3), np.uint8)
     kept_crops, kept = _without_cipher(lambda img, op: (crops, det))(image, {})
     assert kept_crops == ["crop0", "crop1"] and len(kept.boxes) == 2 and kept.scores == [0.9, 0.9]
+
+
+def test_width_batches_keep_rapidocrs_order_and_put_long_lines_in_small_batches():
+    from pipeline.ocr.rapid import width_batches
+
+    widths = [300.0, 160.0, 2700.0, 200.0, 1200.0, 1100.0, 160.0, 250.0, 900.0]
+    batches = width_batches(widths, batch_num=6, batch_width=4800)
+    assert sorted(i for b in batches for i in b) == list(range(len(widths)))  # every crop exactly once
+    flat = [widths[i] for b in batches for i in b]
+    assert flat == sorted(widths)  # narrow to wide, as rapidocr batches them
+    assert all(len(b) <= 6 and len(b) * max(widths[i] for i in b) <= 4800 or len(b) == 1 for b in batches)
+    assert [2] in batches  # the 2,700 px line is recognised alone
+    assert width_batches([], 6, 4800) == []
+
+
+def test_width_batched_recognition_reads_every_line_once():
+    import cv2
+
+    img = np.full((420, 1500, 3), 255, np.uint8)
+    texts = ["INVOICE NO 33207675", "TOTAL 52.70", "SELLER 91120222079642398Y AND A VERY LONG LINE OF TEXT"]
+    for k, text in enumerate(texts):
+        cv2.putText(img, text, (20, 90 + 120 * k), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (0, 0, 0), 2, cv2.LINE_AA)
+    narrow = get_engine("rapidocr", PipelineSettings(ocr_rec_batch_width=200)).recognize(img)  # one line a batch
+    wide = get_engine("rapidocr", PipelineSettings(ocr_rec_batch_width=100_000)).recognize(img)
+    assert [line.box for line in narrow] == [line.box for line in wide]  # same lines, each read once
+    for lines in (narrow, wide):  # padding differs between the two, so the texts may differ in a letter
+        compact = [line.text.replace(" ", "") for line in lines]
+        assert any("33207675" in t for t in compact) and any("52.70" in t for t in compact), compact
+        assert any("91120222079642398Y" in t for t in compact), compact
+
+
+def test_an_unknown_runtime_is_refused_and_a_missing_one_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    from pipeline.errors import BackendUnavailable
+    from pipeline.ocr import rapid
+
+    with pytest.raises(ValueError, match="ocr_runtime"):
+        rapid.rapidocr_params(PipelineSettings(ocr_runtime="tensorrt"))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "openvino" else real_find_spec(name, *a))
+    with pytest.raises(BackendUnavailable, match="pip install openvino"):
+        rapid.RapidOcrEngine(PipelineSettings(ocr_runtime="openvino"))
+
+
+def test_the_openvino_runtime_reads_the_same_text():
+    pytest.importorskip("openvino")
+    import cv2
+
+    img = np.full((120, 700, 3), 255, np.uint8)
+    cv2.putText(img, "INVOICE NO 33207675", (20, 75), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (0, 0, 0), 3, cv2.LINE_AA)
+    lines = get_engine("rapidocr", PipelineSettings(ocr_runtime="openvino")).recognize(img)
+    assert any("33207675" in line.text.replace(" ", "") for line in lines), lines
