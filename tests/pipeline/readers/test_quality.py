@@ -80,6 +80,13 @@ def test_glare_spot_on_grey_paper():
     assert GLARE in q.problems and not q.severe and q.glare > 0.04
 
 
+def test_a_small_glare_spot_is_enough_to_warn():
+    page = (_page().astype(np.float32) * 0.8).astype(np.uint8)
+    cv2.circle(page, (500, 400), 160, (255, 255, 255), -1)  # measures ~2.8%: enough to erase a number
+    q = assess(page)
+    assert 0.02 <= q.glare < 0.04 and GLARE in q.problems
+
+
 def test_blank_white_image_has_nothing_to_complain_about():
     q = assess(np.full((600, 800, 3), 255, np.uint8))
     assert q.ok and q.text_height is None and q.blur is None
