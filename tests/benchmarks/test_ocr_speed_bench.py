@@ -38,3 +38,31 @@ def test_tesseract_baseline_returns_lines_with_boxes():
     lines = get_engine("tesseract", PipelineSettings()).recognize(img)
     line = next(line for line in lines if "33207675" in line.text.replace(" ", ""))
     assert line.box[0] < 80 and line.box[2] > 400 and 0 <= line.confidence <= 1
+
+
+def _record(set_name, case, ocr, marks):
+    return {"set": set_name, "case": case, "ocr": ocr, "marks": marks, "wall": ocr, "timings": {}, "error": None}
+
+
+def test_documents_without_key_fields_are_not_counted_and_speed_ups_pair_the_same_images():
+    from benchmarks.ocr_speed_bench import speedups, table
+
+    ours = {"engine": "rapidocr", "peak_rss_mb": 600.0, "records": [
+        _record("photos", "a", 0.5, {"invoice_number": True}), _record("photos", "b", 1.0, {"invoice_number": False}),
+        _record("photos", "c", 0.4, {})]}
+    default = {"engine": "rapidocr-default", "peak_rss_mb": 1200.0, "records": [
+        _record("photos", "a", 1.5, {"invoice_number": True}), _record("photos", "b", 2.0, {"invoice_number": True}),
+        _record("photos", "c", 0.8, {})]}
+    text = table([ours, default])
+    assert "| 1/2 | 600 |" in text  # "all 5 right" over the two documents that print a key field
+    ratios = speedups([ours, default])
+    assert "rapidocr over rapidocr-default on photos: median 2.00x over 3 images" in ratios  # 3x, 2x, 2x
+
+
+def test_worker_memory_reads_peak_and_resident_memory_of_a_process():
+    import os
+
+    from benchmarks.worker_memory import _mb, _status
+
+    status = _status(os.getpid())
+    assert _mb(status["VmHWM"]) >= _mb(status["VmRSS"]) > 10
