@@ -257,8 +257,8 @@ def _side(layout: Layout, hit: Hit, anchors: list[tuple[str, Seg]], table_top: f
     for side, a in anchors:
         if a.x1 <= lx0 + 0.5 * lh:  # a header left of the label (vertical 购买方 / 购买方信息)
             vdist = max(0.0, a.y0 - ly1, ly0 - a.y1)
-            if vdist > 4 * lh:
-                continue
+            if vdist > 4 * lh or (layout.width and lx0 - a.x1 > 0.3 * layout.width):
+                continue  # too far: on a 数电 page the buyer's header is not the seller column's when OCR lost its own
             score = vdist + 0.5 * (lx0 - a.x1)
         elif a.y1 <= ly0 + 0.3 * lh and min(a.x1, lx1) > max(a.x0, lx0):  # a 销售方名称 row above the label
             score = ly0 - a.y1 + 2 * lh

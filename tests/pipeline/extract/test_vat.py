@@ -196,3 +196,9 @@ def test_sums_whose_labels_are_unreadable_come_from_the_amount_identity():
         Decimal("46.62"), Decimal("6.08"), Decimal("52.70"))
     ambiguous = blurred + (("¥40.00", (300, 300, 340, 312), 0.9), ("¥12.70", (350, 300, 390, 312), 0.9))
     assert "total_incl_tax" not in extract_one(ambiguous, L.LEGACY_E_NORMAL_OCR_SIZE).fields  # two triples: no guess
+
+
+def test_the_buyer_header_does_not_claim_the_seller_column_when_ocr_lost_the_seller_header():
+    inv = extract_one(L.without(L.DIGITAL_NORMAL_OCR, "销售方信息"), L.DIGITAL_NORMAL_OCR_SIZE)
+    assert (inv.get("seller_name"), inv.get("seller_tax_id")) == ("青岛惠郡餐饮管理有限公司", "91370283MACQY48L1U")
+    assert inv.get("buyer_name") == "姜浩然" and "buyer_tax_id" not in inv.fields
