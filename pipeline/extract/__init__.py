@@ -109,9 +109,13 @@ def _first_kind(layout: Layout, payload: QrPayload | None) -> InvoiceKind:
     if payload is None and looks_like_trip_table(layout):
         return InvoiceKind.TRIP_TABLE
     title = F.title(layout)
-    title_kind = kind_from_title(title.value) if title else None
-    if title_kind == InvoiceKind.QUOTA and "出租" in title.value:
-        return InvoiceKind.TAXI
+    title_kind = _kind_of_title(title.value) if title else None
+    if title_kind is None:  # the tallest 发票 text was no title (发票联, a seal's big characters): try the others
+        top = layout.height / 3 if layout.height else float("inf")
+        for seg in sorted((s for s in layout.segs if s.y0 < top), key=lambda s: -s.h):
+            title_kind = _kind_of_title(seg.text)
+            if title_kind is not None:
+                break
     if title_kind is not None:
         return title_kind
     if looks_like_rail_ticket(layout):
@@ -120,6 +124,11 @@ def _first_kind(layout: Layout, payload: QrPayload | None) -> InvoiceKind:
     if looks_like_receipt(layout):
         return InvoiceKind.RECEIPT
     return InvoiceKind.UNKNOWN
+
+
+def _kind_of_title(text: str) -> InvoiceKind | None:
+    kind = kind_from_title(text)
+    return InvoiceKind.TAXI if kind == InvoiceKind.QUOTA and "出租" in text else kind
 
 
 def _refine_kind(kind: InvoiceKind, inv: Invoice, layout: Layout) -> InvoiceKind:

@@ -24,6 +24,7 @@ from pipeline.types import FieldSource, Invoice
 _PLATE = re.compile(r"车\s*号(?:\s*码)?")
 _PLATE_VALUE = r"([\u4e00-\u9fff]?[A-Z]\s*-?\s*[A-Z0-9]{4,6})"
 _DATE = re.compile(r"(?<!开票)日\s*期")
+_DATE_ALONE = re.compile(r"\d{4}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}\s*日?")
 _PICKUP = re.compile(r"上\s*车(?:\s*时\s*间)?")
 _DROPOFF = re.compile(r"下\s*车(?:\s*时\s*间)?")
 _TIME = r"(\d{1,2}\s*[:：]\s*\d{2})"
@@ -48,6 +49,12 @@ def extract_taxi(layout: Layout, inv: Invoice, source: FieldSource) -> None:
         if hits:
             hit = min(hits, key=lambda h: (h.y0, h.x0))
             _put(inv, "issue_date", date.fromisoformat(hit.value), hit, source)
+        else:  # the 日期 label unread: a box holding nothing but one full date is the ride's date
+            alone = [s for s in layout.segs if _DATE_ALONE.fullmatch(s.text.strip())]
+            dates = {F.date_from_text(s.text) for s in alone} - {None}
+            if len(dates) == 1:
+                seg = alone[0]
+                _put(inv, "issue_date", dates.pop(), Hit(seg.text, seg.box, 0.9 * seg.conf, seg.page, seg.box), source)
     for key, label in (("pickup_time", _PICKUP), ("dropoff_time", _DROPOFF)):
         hit = value_near(layout, label, _TIME)
         if hit:

@@ -48,6 +48,19 @@ def test_machine_printed_taxi_invoice():
     assert "tax_amount" not in inv.fields and inv.issues == []
 
 
+def test_a_photo_that_lost_the_title_and_the_date_label_still_reads_as_a_taxi_ride():
+    # the seal's big 发 票 characters and 发票联 are the tallest texts up top; the 日期 label came out as garbage
+    photo = tuple(t for t in TAXI if t[0] not in ("日期",)) + lines((200, 10, "发", 34), (240, 10, "票", 34),
+                                                                   (40, 230, "转踌鹏连阵", 22))
+    photo = tuple(t if t[0] != "发票联" else ("发票联", (120, 50, 200, 84), 0.97) for t in photo)
+    [inv] = extract_invoices(read_result((photo, 600, 900)))
+    assert inv.kind == InvoiceKind.TAXI
+    assert (inv.get("issue_date"), inv.get("total_incl_tax")) == (date(2019, 6, 3), D("32.00"))
+    two_dates = photo + lines((150, 520, "2019-06-04", 22))
+    [inv] = extract_invoices(read_result((two_dates, 600, 900)))
+    assert "issue_date" not in inv.fields  # which one is the ride's? not guessed
+
+
 def quota(title: str, upper: str | None, lower: str | None) -> tuple:
     rows = [(40, 16, title, 30), (140, 60, "发票联", 20), (20, 100, "发票代码 153001864058", 20),
             (300, 100, "发票号码 03555555", 20)]
