@@ -46,9 +46,9 @@ from pipeline import serialize
 from pipeline.claim import ClaimState, claim_total, is_terminal, total_upper, transition
 from pipeline.errors import DocumentTooLarge, PipelineError
 from pipeline.ingest import ingest_bytes
-from pipeline.yamlfile import read_yaml
 from pipeline.sync.base import OaDecision
 from pipeline.types import Invoice, InvoiceKind
+from pipeline.yamlfile import read_yaml
 
 ZERO = Decimal("0.00")
 CHINA_TZ = timezone(timedelta(hours=8), "CST")  # no daylight saving in China, so a fixed offset is exact

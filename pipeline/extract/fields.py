@@ -15,18 +15,18 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from pipeline.extract.layout import Hit, Layout, Seg, union
-from pipeline.types import Box
 from pipeline.money import from_upper, parse_amount
 from pipeline.taxid import USCC_CHARSET, is_valid_uscc
 from pipeline.text import fix_numeric
+from pipeline.types import Box
 
 HAN = r"\u4e00-\u9fff"
 _DIGITISH = r"[0-9OoIl]"
 _DATE = re.compile(r"(?P<y>[0-9OoIl]{4})\s*[年\-./]?\s*(?P<m>[0-9OoIl]{1,2})\s*[月\-./]?\s*(?P<d>[0-9OoIl]{1,2})")
 _DATETIME = re.compile(r"(?P<y>\d{4})\s*[年\-./]\s*(?P<m>\d{1,2})\s*[月\-./]\s*(?P<d>\d{1,2})\s*日?\s*"
                        r"(?P<H>\d{1,2})\s*[:：]\s*(?P<M>\d{2})")
-YEN = _YEN = "¥YVW羊半"  # ¥ and what OCR reads it as
-_MONEY_SEG = re.compile(rf"^(?:\(?小写\)?)?\s*(-?)[{_YEN}]?\s*(-?\d[\d,]*\.\d{{2}})$")
+_YEN = "¥YVW羊半"  # ¥ and what OCR reads it as
+_MONEY_SEG = re.compile(rf"^(?:\(?小写\)?)?\s*(-?)([{_YEN}]?)\s*(-?\d[\d,]*\.\d{{2}})$")
 _UPPER_CHARS = "零壹贰叁肆伍陆柒捌玖拾佰仟万亿圆元角分整正貳陸億萬圓"
 # OCR confusions inside a 大写 amount (查拾 for 壹拾 …); only used where the text is otherwise 大写
 _UPPER_LOOKALIKES = {"查": "壹", "壶": "壹", "武": "贰", "贡": "贰", "参": "叁", "叄": "叁", "律": "肆", "肄": "肆",
@@ -101,10 +101,13 @@ def money_after(layout: Layout, label: str | re.Pattern[str]) -> list[Hit]:
     return out
 
 
-def money_in(seg_text: str) -> Decimal | None:
-    """An amount printed alone in a box (``¥46.62``, ``(小写)¥52.70``, ``-2.92``); not a bare integer."""
+def money_in(seg_text: str, *, with_yen: bool = False) -> Decimal | None:
+    """An amount printed alone in a box (``¥46.62``, ``(小写)¥52.70``, ``-2.92``); not a bare integer.
+    ``with_yen``: only if the ¥ sign (or a letter OCR made of it) is printed."""
     m = _MONEY_SEG.match(seg_text.replace(" ", ""))
-    return parse_amount(m.group(1) + m.group(2)) if m else None
+    if m is None or (with_yen and not m.group(2)):
+        return None
+    return parse_amount(m.group(1) + m.group(3))
 
 
 def money_tokens(seg_text: str) -> list[Decimal]:
@@ -352,6 +355,6 @@ def title(layout: Layout) -> Hit | None:
 
 
 __all__ = [
-    "HAN", "YEN", "clean_tax_id", "date_after", "date_from_text", "datetime_from_text", "digits_after",
+    "HAN", "clean_tax_id", "date_after", "date_from_text", "datetime_from_text", "digits_after",
     "money_after", "money_in", "names", "parties", "tax_ids", "title", "upper_after", "upper_segments",
 ]

@@ -349,12 +349,8 @@ def resolve_total(inv: Invoice, totals: _Totals, source: FieldSource) -> None:
 def read_sum_identity(layout: Layout, inv: Invoice, source: FieldSource) -> None:
     """When no sum label was readable (a blurred photo): the ¥ amounts printed alone whose values close
     amount + tax = total, provided exactly one such triple exists and its total is the largest ¥ amount."""
-    marked = []
-    for seg in layout.segs:
-        text = seg.text.replace(" ", "")
-        value = F.money_in(text)
-        if value is not None and value > 0 and re.match(rf"^(?:\(?小写\)?)?[{F.YEN}]", text):
-            marked.append((value, seg))
+    marked = [(value, seg) for seg in layout.segs
+              if (value := F.money_in(seg.text, with_yen=True)) is not None and value > 0]
     if len(marked) < 3:
         return
     largest = max(v for v, _ in marked)

@@ -40,7 +40,7 @@ MODEL_FILES = {
 }
 
 
-RUNTIMES = {"onnxruntime": "onnxruntime", "openvino": "openvino"}  # ocr_runtime -> the module it needs
+RUNTIMES = ("onnxruntime", "openvino")  # ocr_runtime values; each is also the Python package it needs
 
 
 def models_dir() -> Path:
@@ -55,12 +55,14 @@ def rapidocr_params(settings: PipelineSettings) -> dict[str, object]:
     """rapidocr config keys for the speed settings; raises ``ValueError`` for values it cannot use."""
     if settings.ocr_det_limit_type not in {"max", "min"}:
         raise ValueError(f"ocr_det_limit_type must be 'max' or 'min', not {settings.ocr_det_limit_type!r}")
-    if settings.ocr_max_side_len < 64 or settings.ocr_det_limit_side_len < 32 or settings.ocr_rec_min_width < 16 or settings.ocr_rec_batch_num < 1:
-        raise ValueError("ocr_det_limit_side_len >= 32, ocr_rec_min_width >= 16 and ocr_rec_batch_num >= 1")
+    if (settings.ocr_max_side_len < 64 or settings.ocr_det_limit_side_len < 32 or settings.ocr_rec_min_width < 16
+            or settings.ocr_rec_batch_num < 1):
+        raise ValueError("ocr_max_side_len >= 64, ocr_det_limit_side_len >= 32, ocr_rec_min_width >= 16 and "
+                         "ocr_rec_batch_num >= 1")
     if settings.ocr_rec_batch_width < settings.ocr_rec_min_width:
         raise ValueError("ocr_rec_batch_width must be at least ocr_rec_min_width")
     if settings.ocr_runtime not in RUNTIMES:
-        raise ValueError(f"ocr_runtime must be one of {sorted(RUNTIMES)}, not {settings.ocr_runtime!r}")
+        raise ValueError(f"ocr_runtime must be one of {', '.join(RUNTIMES)}, not {settings.ocr_runtime!r}")
     return {
         "Global.max_side_len": int(settings.ocr_max_side_len),
         "Det.limit_side_len": int(settings.ocr_det_limit_side_len),
@@ -90,9 +92,9 @@ class _WidthBatched:
     """Wraps rapidocr's ``TextRecognizer`` (``(TextRecInput) -> TextRecOutput``) to recognise in
     ``width_batches`` instead of fixed-size ones."""
 
-    def __init__(self, recognizer, batch_num: int, batch_width: int, min_width: int) -> None:
-        self._recognizer, self._batch_num, self._batch_width = recognizer, batch_num, batch_width
-        self._min_width = min_width
+    def __init__(self, recognizer, batch_width: int) -> None:
+        self._recognizer, self._batch_width = recognizer, batch_width
+        self._batch_num, self._min_width = recognizer.rec_batch_num, recognizer.rec_image_shape[2]
 
     def __call__(self, request):
         from rapidocr.ch_ppocr_rec import TextRecInput, TextRecOutput
@@ -175,17 +177,16 @@ class RapidOcrEngine:
         params.update({f"{section}.model_path": str(path) for section, path in paths.items()})
         params.update(rapidocr_params(settings))
         runtime = settings.ocr_runtime
-        if importlib.util.find_spec(RUNTIMES[runtime]) is None:
-            raise BackendUnavailable(f"OCR backend 'rapidocr': ocr_runtime {runtime!r} needs the {RUNTIMES[runtime]!r} "
-                                     f"package: pip install {RUNTIMES[runtime]}")
+        if importlib.util.find_spec(runtime) is None:
+            raise BackendUnavailable(f"OCR backend 'rapidocr': ocr_runtime {runtime!r} needs the {runtime!r} package: "
+                                     f"pip install {runtime}")
         if runtime != "onnxruntime":
             from rapidocr import EngineType
 
             params.update({f"{section}.engine_type": EngineType(runtime) for section in MODEL_FILES})
         self._use_cls = bool(settings.ocr_use_cls)
         self._ocr = RapidOCR(params=params)
-        self._ocr.text_rec = _WidthBatched(self._ocr._load_rec_model(), int(settings.ocr_rec_batch_num),
-                                           int(settings.ocr_rec_batch_width), int(settings.ocr_rec_min_width))
+        self._ocr.text_rec = _WidthBatched(self._ocr._load_rec_model(), int(settings.ocr_rec_batch_width))
         if settings.ocr_skip_cipher:
             self._ocr.detect_and_crop = _without_cipher(self._ocr.detect_and_crop)
 

@@ -58,8 +58,7 @@ def _passes(grey: np.ndarray, upscale: bool) -> Iterator[_Decoded]:
         for x0, x1 in corners:
             yield _shifted(_scaled(_zxing, grey[: h // 2, x0:x1], 2.0), x0, 0)
         if upscale:
-            sharp = _unsharp(grey)
-            yield _zxing(sharp)
+            yield _zxing(_unsharp(grey))
             for x0, x1 in corners:
                 yield _shifted(_scaled(_zxing, _unsharp(grey[: h // 2, x0:x1], 2.0), 2.0), x0, 0)
     yield _opencv(grey)
