@@ -26,6 +26,9 @@ class PipelineSettings(BaseSettings):
     ocr_rec_batch_num: int = 6
     ocr_rec_batch_width: int = 4800  # at most this many padded pixels per recognition batch (bounds peak memory)
     ocr_skip_cipher: bool = True  # drop the 密码区 boxes between detection and recognition (4 long lines of noise)
+    # re-read a taxpayer ID that fails the USCC checks, or a date that is no date, from the recogniser's second
+    # choices (pipeline.ocr.repair)
+    ocr_repair: bool = True
     # the inference runtime under rapidocr: "onnxruntime" (float32) or "openvino" (the `openvino` package; it runs
     # in bfloat16 on CPUs with AVX512-BF16 or AMX, float32 elsewhere)
     ocr_runtime: str = "onnxruntime"

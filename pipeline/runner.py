@@ -5,6 +5,10 @@
 Programming errors (bugs) still raise. The stages are plain calls in a fixed order:
 ingest -> read -> extract (+ validate). Attribution and checks happen later, per claim.
 
+A photo the quality gate found fault with (glare, blur, ...) that has no QR code and whose invoices all lack the
+number that identifies them is refused (``UnreadableImage``, the gate's words plus what is missing) rather than
+turned into claim lines nobody can check for duplicates: the user is asked to retake it.
+
 A ZIP bundle (e.g. the tax platform's 发票批量下载 zip) is unpacked with zip-bomb limits and each member runs
 through the same stages; the same invoice found in several formats (XML, OFD, PDF, image) is kept once, from
 the most trusted format (DOMAIN §5: XML > OFD > PDF > image).
@@ -16,12 +20,12 @@ import time
 from pathlib import Path
 
 from pipeline.config import PipelineSettings, get_pipeline_settings
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, UnreadableImage
 from pipeline.extract import extract_invoices
 from pipeline.ingest import ingest_bytes
 from pipeline.readers import read_document
 from pipeline.readers.safezip import iter_bundle
-from pipeline.types import DocType, Extraction, FieldSource, Invoice, SourceDocument
+from pipeline.types import DocType, Extraction, FieldSource, Invoice, InvoiceKind, ReadResult, SourceDocument
 
 # Lower is more trusted: the source of an invoice's number tells which format it was read from.
 _TRUST = {FieldSource.XML: 0, FieldSource.OFD: 1, FieldSource.QR: 2, FieldSource.TEXT_LAYER: 2, FieldSource.OCR: 3}
@@ -59,7 +63,19 @@ def _extract_document(doc: SourceDocument, settings: PipelineSettings, timings: 
     t0 = time.perf_counter()
     invoices = extract_invoices(read)
     timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - t0
+    _refuse_unidentified_photo(read, invoices)
     return invoices
+
+
+_NUMBERLESS = {InvoiceKind.RECEIPT, InvoiceKind.TRIP_TABLE}  # kinds that print no invoice number
+
+
+def _refuse_unidentified_photo(read: ReadResult, invoices: list[Invoice]) -> None:
+    if not read.quality_problems or read.qr_codes or not invoices:
+        return
+    if all(inv.kind not in _NUMBERLESS and not inv.get("invoice_number") for inv in invoices):
+        raise UnreadableImage(f"this photo cannot be read: the invoice number is not legible; "
+                              f"{'; '.join(read.quality_problems)}")
 
 
 def _extract_bundle(data: bytes, name: str, settings: PipelineSettings, timings: dict[str, float],

@@ -119,6 +119,7 @@ class ReadResult:
     structured: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     warnings: list[str] = field(default_factory=list)
+    quality_problems: list[str] = field(default_factory=list)  # the photo quality gate's complaints (also warnings)
 
 
 @dataclass(frozen=True)

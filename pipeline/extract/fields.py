@@ -309,6 +309,10 @@ def parties(layout: Layout, table_top: float | None = None, table_bottom: float 
     for v in valid:  # a valid ID no label claimed: its side from where it is printed
         if v.value not in taken and not any(_overlaps(v.box, h.box) for h in out.values()):
             side = _side(layout, v, anchors, table_top, table_bottom, two_columns)
+            buyer = out.get("buyer_tax_id")
+            if (side == "buyer" and buyer is not None and "seller_tax_id" not in out and buyer.page == v.page
+                    and (v.box[1] > buyer.box[3] or v.box[0] > buyer.box[2])):
+                side = "seller"  # the buyer's ID is taken and this one is printed below or right of it
             if f"{side}_tax_id" not in out:
                 out[f"{side}_tax_id"] = v
                 taken.add(v.value)

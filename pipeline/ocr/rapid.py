@@ -15,7 +15,10 @@ VAT invoice's 密码区 between detection and recognition (``pipeline.ocr.region
 recognised. ``ocr_runtime`` picks the inference library under the same models: ``onnxruntime`` (default, float32)
 or ``openvino`` (the optional ``openvino`` package; on CPUs with AVX512-BF16/AMX it infers in bfloat16, faster
 but with more memory: see ``benchmarks/RESULTS.md``). After every page the freed heap is handed back to the OS
-(``release_free_memory``), so a long-lived worker does not keep its largest page's memory.
+(``release_free_memory``), so a long-lived worker does not keep its largest page's memory. With
+``ocr_repair`` a recognised line holding a taxpayer ID that fails the USCC checks, or a date that is no date, is
+re-read from the recogniser's own probabilities (``pipeline.ocr.repair``); its confidence drops to the repair's
+odds.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import numpy as np
 from pipeline.config import PipelineSettings
 from pipeline.errors import BackendUnavailable
 from pipeline.ocr.base import quad_to_box, register
+from pipeline.ocr.repair import ClassMap, needs_repair, repair_line
 from pipeline.ocr.regions import cipher_rows
 from pipeline.types import TextLine
 
@@ -88,13 +92,33 @@ def width_batches(widths: list[float], batch_num: int, batch_width: int) -> list
     return batches
 
 
+class _KeepOutput:
+    """Wraps an inference session (``(batch) -> output``) and keeps its last output."""
+
+    def __init__(self, session) -> None:
+        self._session, self.last = session, None
+
+    def __call__(self, batch):
+        self.last = self._session(batch)
+        return self.last
+
+    def __getattr__(self, name: str):
+        return getattr(self._session, name)
+
+
 class _WidthBatched:
     """Wraps rapidocr's ``TextRecognizer`` (``(TextRecInput) -> TextRecOutput``) to recognise in
-    ``width_batches`` instead of fixed-size ones."""
+    ``width_batches`` instead of fixed-size ones, and (``repair``) to re-read taxpayer IDs and dates that fail
+    their checks from the batch's probabilities."""
 
-    def __init__(self, recognizer, batch_width: int) -> None:
+    def __init__(self, recognizer, batch_width: int, repair: bool = False) -> None:
         self._recognizer, self._batch_width = recognizer, batch_width
         self._batch_num, self._min_width = recognizer.rec_batch_num, recognizer.rec_image_shape[2]
+        self._class_map: ClassMap | None = None
+        if repair:
+            self._class_map = ClassMap(list(recognizer.postprocess_op.character))
+            self._output = recognizer.session = _KeepOutput(recognizer.session)
+        self.repaired: dict[str, float] = {}  # repaired text -> odds, since the last clear()
 
     def __call__(self, request):
         from rapidocr.ch_ppocr_rec import TextRecInput, TextRecOutput
@@ -112,7 +136,22 @@ class _WidthBatched:
             viser = viser or out.viser
             for j, i in enumerate(batch):
                 txts[i], scores[i], words[i] = out.txts[j], out.scores[j], out.word_results[j]
+            if self._class_map is not None:
+                self._repair(batch, images, txts)
         return TextRecOutput(images, tuple(txts), tuple(scores), tuple(words), elapse, viser)
+
+    def _repair(self, batch: list[int], images: list[np.ndarray], txts: list[str]) -> None:
+        if not any(needs_repair(txts[i]) for i in batch):
+            return
+        # the recogniser runs its batch in its own order: by increasing aspect ratio (np.argsort, as it does)
+        ratios = np.array([images[i].shape[1] / float(images[i].shape[0]) for i in batch])
+        for row, j in enumerate(np.argsort(ratios)):
+            i = batch[int(j)]
+            if needs_repair(txts[i]):
+                fixed = repair_line(txts[i], self._output.last[row], self._class_map)
+                if fixed is not None:  # the score stays: rapidocr drops lines scoring under its text_score
+                    txts[i] = fixed.text
+                    self.repaired[fixed.text] = fixed.odds
 
 
 def _without_cipher(detect_and_crop):
@@ -186,11 +225,14 @@ class RapidOcrEngine:
             params.update({f"{section}.engine_type": EngineType(runtime) for section in MODEL_FILES})
         self._use_cls = bool(settings.ocr_use_cls)
         self._ocr = RapidOCR(params=params)
-        self._ocr.text_rec = _WidthBatched(self._ocr._load_rec_model(), int(settings.ocr_rec_batch_width))
+        self._ocr.text_rec = _WidthBatched(self._ocr._load_rec_model(), int(settings.ocr_rec_batch_width),
+                                           repair=bool(settings.ocr_repair))
         if settings.ocr_skip_cipher:
             self._ocr.detect_and_crop = _without_cipher(self._ocr.detect_and_crop)
 
     def recognize(self, image: np.ndarray) -> list[TextLine]:
+        repaired = self._ocr.text_rec.repaired
+        repaired.clear()
         try:
             result = self._ocr(image, use_cls=self._use_cls)
         finally:
@@ -198,5 +240,5 @@ class RapidOcrEngine:
         boxes, texts, scores = (getattr(result, attr, None) for attr in ("boxes", "txts", "scores"))
         if boxes is None or texts is None or scores is None:
             return []
-        return [TextLine(text=text, box=quad_to_box(quad), confidence=float(score))
+        return [TextLine(text=text, box=quad_to_box(quad), confidence=min(float(score), repaired.get(text, 1.0)))
                 for quad, text, score in zip(boxes, texts, scores, strict=True) if text.strip()]

@@ -82,6 +82,7 @@ def read_image(doc: SourceDocument, settings: PipelineSettings | None = None, *,
     if quality.severe and not result.qr_codes:
         raise UnreadableImage(_refusal(quality))
     result.warnings.extend(quality.problems)
+    result.quality_problems.extend(quality.problems)
     t0 = time.perf_counter()
     lines = ocr_lines(cleaned.image, settings, page=0)
     result.timings["ocr"] = time.perf_counter() - t0

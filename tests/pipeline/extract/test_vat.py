@@ -202,3 +202,27 @@ def test_the_buyer_header_does_not_claim_the_seller_column_when_ocr_lost_the_sel
     inv = extract_one(L.without(L.DIGITAL_NORMAL_OCR, "销售方信息"), L.DIGITAL_NORMAL_OCR_SIZE)
     assert (inv.get("seller_name"), inv.get("seller_tax_id")) == ("青岛惠郡餐饮管理有限公司", "91370283MACQY48L1U")
     assert inv.get("buyer_name") == "姜浩然" and "buyer_tax_id" not in inv.fields
+
+
+# A blurred legacy photo as OCR read it (generated photo set, seed 2024, 006's twin 000): the seller's 名称 and
+# 纳税人识别号 labels are garbled or lost, there is no 销售方 header and no items-table header.
+BLURRED_LEGACY = (
+    ("发群代源：", (796, 43, 874, 68), 0.57), ("051001727411", (876, 42, 998, 66), 0.99),
+    ("四川增值税电子普通发票", (382, 61, 763, 107), 0.97), ("发要号码", (793, 70, 869, 96), 0.74),
+    ("82786232", (874, 70, 961, 96), 0.97), ("开禁日期", (794, 99, 867, 125), 0.56),
+    ("2017年12月13日", (878, 99, 1010, 124), 0.95), ("广州恒明科技有限公司", (218, 204, 385, 232), 0.94),
+    ("的税人的响号", (91, 233, 194, 258), 0.65), ("91440106JQKY3FHM68", (216, 232, 397, 257), 0.8),
+    ("地址，电话", (89, 259, 185, 285), 0.84), ("¥47.33", (861, 474, 923, 501), 0.96),
+    ("V2.84", (1093, 475, 1148, 501), 0.9), ("V50.17", (923, 517, 990, 544), 0.82),
+    ("书称", (90, 566, 168, 596), 0.6), ("成都卓安酒店管理有限公司", (219, 565, 419, 593), 0.89),
+    ("91510107255WB85EXF", (219, 601, 398, 625), 0.15),
+)
+
+
+def test_an_unlabelled_valid_id_below_the_buyers_is_the_sellers():
+    inv = extract_one(BLURRED_LEGACY, (1201, 786))
+    assert inv.get("buyer_tax_id") == "91440106JQKY3FHM68"
+    assert inv.get("seller_tax_id") == "91510107255WB85EXF"
+    above = tuple(line for line in BLURRED_LEGACY if line[0] != "91510107255WB85EXF") + (
+        ("91510107255WB85EXF", (219, 100, 398, 124), 0.9),)  # printed above the buyer's: not the seller's
+    assert "seller_tax_id" not in extract_one(above, (1201, 786)).fields
