@@ -18,7 +18,7 @@ but with more memory: see ``benchmarks/RESULTS.md``). After every page the freed
 (``release_free_memory``), so a long-lived worker does not keep its largest page's memory. With
 ``ocr_repair`` a recognised line holding a taxpayer ID that fails the USCC checks, or a date that is no date, is
 re-read from the recogniser's own probabilities (``pipeline.ocr.repair``); its confidence drops to the repair's
-odds.
+odds, at most ``REPAIRED_CONFIDENCE``, so a repaired key field sends the claim to finance review.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ MODEL_FILES = {
 }
 
 
+REPAIRED_CONFIDENCE = 0.5  # at most: a repaired reading is a guess its check confirmed (about 1 in 10 was wrong)
 RUNTIMES = ("onnxruntime", "openvino")  # ocr_runtime values; each is also the Python package it needs
 
 
@@ -151,7 +152,7 @@ class _WidthBatched:
                 fixed = repair_line(txts[i], self._output.last[row], self._class_map)
                 if fixed is not None:  # the score stays: rapidocr drops lines scoring under its text_score
                     txts[i] = fixed.text
-                    self.repaired[fixed.text] = fixed.odds
+                    self.repaired[fixed.text] = min(REPAIRED_CONFIDENCE, fixed.odds)
 
 
 def _without_cipher(detect_and_crop):
