@@ -403,6 +403,14 @@ def _cls_input(crop: np.ndarray) -> np.ndarray:
     return out
 
 
+def turn_upright_from_vertical_text(out: Cleaned) -> None:
+    """A page whose OCR found its text running vertically (the orientation guess missed): a quarter turn
+    clockwise, and a half turn more if the text then reads upside down."""
+    _rotate_quarter(out, 1)
+    if text_is_upside_down(cv2.cvtColor(out.image, cv2.COLOR_BGR2GRAY)):
+        _rotate_quarter(out, 2)
+
+
 def _rotate_quarter(out: Cleaned, turns: int) -> None:
     h, w = out.image.shape[:2]
     op = {1: cv2.ROTATE_90_CLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_COUNTERCLOCKWISE}[turns]
@@ -464,4 +472,5 @@ def even_lighting(image: np.ndarray) -> np.ndarray | None:
 
 
 __all__ = ["STEPS", "Cleaned", "background", "clean_photo", "estimate_skew", "even_lighting", "find_document",
-           "map_box", "qr_orientation", "text_is_horizontal", "text_is_upside_down", "warp_document"]
+           "map_box", "qr_orientation", "text_is_horizontal", "text_is_upside_down", "turn_upright_from_vertical_text",
+           "warp_document"]

@@ -32,7 +32,7 @@ import numpy as np
 from pipeline.config import PipelineSettings, get_pipeline_settings
 from pipeline.errors import UnreadableImage
 from pipeline.ocr import get_engine
-from pipeline.readers.cleanup import Cleaned, clean_photo, map_box
+from pipeline.readers.cleanup import Cleaned, clean_photo, map_box, turn_upright_from_vertical_text
 from pipeline.readers.imageio import decode_image
 from pipeline.readers.layout import reading_order
 from pipeline.readers.qr import decode_qr
@@ -85,6 +85,9 @@ def read_image(doc: SourceDocument, settings: PipelineSettings | None = None, *,
     result.quality_problems.extend(quality.problems)
     t0 = time.perf_counter()
     lines = ocr_lines(cleaned.image, settings, page=0)
+    if cleanup and not result.qr_codes and _mostly_vertical(lines):  # the orientation guess missed: turn, read again
+        turn_upright_from_vertical_text(cleaned)
+        lines = ocr_lines(cleaned.image, settings, page=0)
     result.timings["ocr"] = time.perf_counter() - t0
     if quality.problems and not result.qr_codes and not _has_invoice_evidence(lines):
         raise UnreadableImage(_refusal(quality))
@@ -106,6 +109,13 @@ def ocr_lines(image: np.ndarray, settings: PipelineSettings, page: int) -> list[
 
 def _moved(code: QrCode, cleaned: Cleaned) -> QrCode:
     return code if code.box is None or not cleaned.steps else replace(code, box=map_box(cleaned.matrix, code.box))
+
+
+def _mostly_vertical(lines: list[TextLine]) -> bool:
+    """Most text boxes of two or more characters are at least twice as tall as wide."""
+    boxes = [line.box for line in lines if line.box is not None and len(line.text.strip()) >= 2]
+    tall = sum(1 for x0, y0, x1, y1 in boxes if y1 - y0 >= 2 * (x1 - x0))
+    return len(boxes) >= 5 and tall >= 0.6 * len(boxes)
 
 
 def _has_invoice_evidence(lines: list[TextLine]) -> bool:

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from reader_fixtures import REAL_DATA, qr_image
 
-from pipeline.readers.cleanup import clean_photo, estimate_skew, find_document, map_box
+from pipeline.readers.cleanup import (Cleaned, clean_photo, estimate_skew, find_document, map_box,
+                                      text_is_horizontal, turn_upright_from_vertical_text)
 from pipeline.readers.imageio import decode_image
 from pipeline.readers.qr import decode_qr
 
@@ -157,3 +158,17 @@ def test_upright_sroie_receipts_are_not_turned():
     for path in sorted((REAL_DATA / "sroie").glob("*.jpg")):
         cleaned = clean_photo(decode_image(path.read_bytes(), 60_000_000, 2400))
         assert not any(s.startswith("rotate") for s in cleaned.steps), (path.name, cleaned.steps)
+
+
+@pytest.mark.parametrize("turns", [1, 3])
+def test_a_page_whose_text_runs_vertically_is_turned_upright(turns):
+    page = _page(with_qr=False)
+    sideways = page
+    for _ in range(turns):
+        sideways = cv2.rotate(sideways, cv2.ROTATE_90_CLOCKWISE)
+    out = Cleaned(image=sideways.copy())
+    turn_upright_from_vertical_text(out)
+    assert out.image.shape == page.shape
+    assert text_is_horizontal(cv2.cvtColor(out.image, cv2.COLOR_BGR2GRAY))
+    assert np.abs(out.image.astype(int) - page.astype(int)).mean() < 1  # upright, not upside down
+    assert out.steps == (["rotate:90"] if turns == 3 else ["rotate:90", "rotate:180"])

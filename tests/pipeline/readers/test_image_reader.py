@@ -98,3 +98,19 @@ def test_the_gate_accepts_a_receipt_with_a_date_and_an_amount_but_no_long_number
     assert _has_invoice_evidence(lines("发票号码：24922000000078112547"))
     assert not _has_invoice_evidence(lines("MR. D.I.Y.", "TOTAL RM 5.90"))
     assert not _has_invoice_evidence(lines("18-10-17", "blurred noise"))
+
+
+def test_a_page_the_orientation_guess_left_sideways_is_turned_and_read_again(monkeypatch):
+    from pipeline.readers import image as image_reader
+    from pipeline.readers.cleanup import Cleaned
+
+    monkeypatch.setattr(image_reader, "clean_photo", lambda img: Cleaned(image=img.copy()))  # a missed guess
+    lines = ["INVOICE NO 14892315", "DATE 2022-01-10", "TOTAL 52.70", "SELLER ACME TRADING", "TAX 6.08",
+             "AMOUNT 46.62"]
+    page = cv2.rotate(text_image(lines, min_height=760), cv2.ROTATE_90_COUNTERCLOCKWISE)
+    result = read_image(ingest_bytes("a.png", _png(page)), PipelineSettings(ocr_backend="rapidocr"))
+    [read] = result.pages
+    assert (read.width, read.height) == (page.shape[0], page.shape[1])  # turned a quarter
+    texts = [line.text.replace(" ", "") for line in read.lines]
+    assert any("14892315" in t for t in texts) and any("52.70" in t for t in texts), texts
+    assert not image_reader._mostly_vertical(read.lines)
