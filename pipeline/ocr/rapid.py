@@ -45,6 +45,7 @@ MODEL_FILES = {
 
 
 REPAIRED_CONFIDENCE = 0.5  # at most: a repaired reading is a guess its check confirmed (about 1 in 10 was wrong)
+MAX_REPAIRS_PER_PAGE = 8  # lines tried per page (up to ~0.2 s each): a page of garbled IDs cannot stall a worker
 RUNTIMES = ("onnxruntime", "openvino")  # ocr_runtime values; each is also the Python package it needs
 
 
@@ -119,7 +120,12 @@ class _WidthBatched:
         if repair:
             self._class_map = ClassMap(list(recognizer.postprocess_op.character))
             self._output = recognizer.session = _KeepOutput(recognizer.session)
-        self.repaired: dict[str, float] = {}  # repaired text -> odds, since the last clear()
+        self.repaired: dict[str, float] = {}  # repaired text -> confidence, since the last new_page()
+        self._tries = 0
+
+    def new_page(self) -> None:
+        self.repaired.clear()
+        self._tries = 0
 
     def __call__(self, request):
         from rapidocr.ch_ppocr_rec import TextRecInput, TextRecOutput
@@ -148,7 +154,8 @@ class _WidthBatched:
         ratios = np.array([images[i].shape[1] / float(images[i].shape[0]) for i in batch])
         for row, j in enumerate(np.argsort(ratios)):
             i = batch[int(j)]
-            if needs_repair(txts[i]):
+            if needs_repair(txts[i]) and self._tries < MAX_REPAIRS_PER_PAGE:
+                self._tries += 1
                 fixed = repair_line(txts[i], self._output.last[row], self._class_map)
                 if fixed is not None:  # the score stays: rapidocr drops lines scoring under its text_score
                     txts[i] = fixed.text
@@ -232,8 +239,8 @@ class RapidOcrEngine:
             self._ocr.detect_and_crop = _without_cipher(self._ocr.detect_and_crop)
 
     def recognize(self, image: np.ndarray) -> list[TextLine]:
+        self._ocr.text_rec.new_page()
         repaired = self._ocr.text_rec.repaired
-        repaired.clear()
         try:
             result = self._ocr(image, use_cls=self._use_cls)
         finally:

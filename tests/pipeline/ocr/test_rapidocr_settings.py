@@ -150,3 +150,57 @@ def test_a_blurred_tax_id_is_repaired_from_the_recognisers_second_choices():
     (before,), (after,) = plain, repaired
     assert not is_valid_uscc(before.text) and before.confidence > 0.8
     assert after.text == "91330106XGXDH28D6Y" and after.confidence < 0.5
+
+
+def test_repairs_map_batch_rows_back_to_their_lines_and_stop_at_the_page_cap():
+    """A stand-in for rapidocr's recogniser (it runs each batch by increasing aspect ratio, as rapidocr does)
+    whose crops each read as a different misread ID: each line gets its own repair, and only
+    ``MAX_REPAIRS_PER_PAGE`` lines are tried per page."""
+    from itertools import product
+    from types import SimpleNamespace
+
+    from rapidocr.ch_ppocr_rec import TextRecOutput
+
+    from pipeline.ocr.rapid import MAX_REPAIRS_PER_PAGE, _WidthBatched
+    from pipeline.taxid import USCC_CHARSET, is_valid_uscc
+    from tests.pipeline.ocr.test_repair import CLASSES, frames, misread
+
+    def valid_id(n: int) -> str:
+        head = f"91440106{n:08d}"
+        return next(head + a + b for a, b in product("0123456789X", USCC_CHARSET) if is_valid_uscc(head + a + b))
+
+    truth = {}  # crop width -> (printed ID, position misread)
+
+    class Recogniser:
+        rec_batch_num, rec_image_shape = 6, [3, 48, 160]
+        postprocess_op = SimpleNamespace(character=CLASSES)
+
+        def __init__(self) -> None:
+            self.session = lambda batch: batch
+
+        def __call__(self, request):
+            images = list(request.img)
+            order = np.argsort([im.shape[1] / im.shape[0] for im in images])
+            out, rows = [""] * len(images), []
+            for k in order:
+                value, pos = truth[images[k].shape[1]]
+                out[k], wrong = misread(value, pos)
+                rows.append(frames(out[k], {pos: {wrong: 0.55, value[pos]: 0.4}}))
+            length = max(len(r) for r in rows)
+            self.session(np.stack([np.pad(r, ((0, length - len(r)), (0, 0))) for r in rows]))
+            return TextRecOutput(images, tuple(out), (0.9,) * len(images), (None,) * len(images), 0.0, None)
+
+    crops = []
+    for n in range(10):
+        width = 200 + 37 * ((n * 7) % 10)  # out of order: the batches are sorted by width, the lines are not
+        truth[width] = (valid_id(1000 * n + 7), 9 + n % 8)
+        crops.append(np.zeros((48, width, 3), np.uint8))
+    wrapped = _WidthBatched(Recogniser(), batch_width=100_000, repair=True)
+    wrapped.new_page()
+    texts = wrapped(SimpleNamespace(img=crops, return_word_box=False)).txts
+    expected = [truth[c.shape[1]][0] for c in crops]
+    assert sum(t == e for t, e in zip(texts, expected)) == MAX_REPAIRS_PER_PAGE  # each repair on its own line
+    assert all(t == e or t == misread(*truth[c.shape[1]])[0] for t, e, c in zip(texts, expected, crops))
+    wrapped.new_page()
+    assert list(wrapped(SimpleNamespace(img=crops[:MAX_REPAIRS_PER_PAGE], return_word_box=False)).txts) == \
+        expected[:MAX_REPAIRS_PER_PAGE]
