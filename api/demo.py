@@ -48,7 +48,8 @@ def _print_claim(claim: dict[str, Any]) -> None:
     print(f"  claim {claim['doc_no']} by {claim['employee_no']}: {claim['state']}, total ¥{claim['total']} "
           f"({claim['total_upper']}), OA {claim['oa_status'] or '—'} {claim['oa_request_id'] or ''}")
     for finding in claim["findings"]:
-        print(f"    ! {finding['rule_id']} [{finding['severity']}] {finding['message_zh']}")
+        about = f" (invoice {finding['invoice_id']})" if finding.get("invoice_id") else ""
+        print(f"    ! {finding['rule_id']} [{finding['severity']}]{about} {finding['message_zh']}")
         print(f"      {finding['message_en']}")
 
 
