@@ -9,8 +9,8 @@ neighbours. Few enough to search the likely variants and trust the best one, if 
 Contract: ``repair_line(text, probs, class_map)`` takes one recognised line, the recogniser's softmax output for it
 (``probs``: timesteps x classes, CTC with the blank at column 0) and a ``ClassMap`` of the class characters, and
 returns ``None`` or a ``Repair`` whose ``text`` is ``text`` with one token replaced:
-* a 17–19 character ID-looking token that fails the USCC checks and stands alone on its line or after an ID label
-  (bank accounts share the shape), by the valid USCC the probabilities favour most: the reading with at most
+* a 17–19 character ID-looking token that fails the USCC checks, is no valid 居民身份证号, and stands alone on its
+  line or after an ID label (bank accounts share the shape), by the valid USCC the probabilities favour most: the reading with at most
   ``MAX_CHANGES`` characters substituted (by alternatives of probability >= ``MIN_P`` where that character was read;
   digits only in positions 3–8), and for a 17 or 19 character token one character inserted or dropped (with at
   most ``MAX_CHANGES - 2`` substitutions);
@@ -35,7 +35,7 @@ from itertools import combinations, product
 
 import numpy as np
 
-from pipeline.taxid import USCC_CHARSET, is_valid_uscc
+from pipeline.taxid import USCC_CHARSET, is_valid_id_card, is_valid_uscc
 
 MAX_CHANGES = 3
 MIN_P = 0.01
@@ -186,7 +186,7 @@ def _best(folded: np.ndarray, reading: list[int], variants: dict[tuple[int, ...]
 
 def _id_candidates(text: str) -> Iterator[re.Match[str]]:
     for match in _ID_TOKEN.finditer(text):
-        if is_valid_uscc(match.group()):
+        if is_valid_uscc(match.group()) or is_valid_id_card(match.group()):  # a person's ID number is a tax ID too
             continue
         rest = _FILLER.sub("", text[:match.start()] + text[match.end():])
         if not rest or _ID_CONTEXT.search(rest):

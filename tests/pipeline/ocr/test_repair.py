@@ -100,6 +100,8 @@ def test_the_line_may_carry_a_label_but_not_other_text():
 
 def test_valid_ids_and_mismatched_probabilities_are_left_alone():
     assert not needs_repair(VALID) and repair_line(VALID, frames(VALID), CLASS_MAP) is None
+    person = "11010519491231002X"  # a valid 居民身份证号: an individual buyer's tax ID, not a misread USCC
+    assert not needs_repair("纳税人识别号：" + person)
     text, _ = misread(VALID, 12)
     assert needs_repair(text)
     assert repair_line(text, frames(text[:-1]), CLASS_MAP) is None  # probabilities of another text
