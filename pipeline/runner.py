@@ -6,7 +6,8 @@ Programming errors (bugs) still raise. The stages are plain calls in a fixed ord
 ingest -> read -> extract (+ validate). Attribution and checks happen later, per claim.
 
 A photo the quality gate found fault with (glare, blur, ...) that has no QR code and whose invoices all lack the
-number that identifies them is refused (``UnreadableImage``, the gate's words plus what is missing) rather than
+number that identifies them (``duplicate_keys``: invoice number, or a ticket's e-ticket number / train seat) is
+refused (``UnreadableImage``, the gate's words plus what is missing) rather than
 turned into claim lines nobody can check for duplicates: the user is asked to retake it.
 
 A ZIP bundle (e.g. the tax platform's 发票批量下载 zip) is unpacked with zip-bomb limits and each member runs
@@ -23,6 +24,7 @@ from pipeline.config import PipelineSettings, get_pipeline_settings
 from pipeline.errors import PipelineError, UnreadableImage
 from pipeline.extract import extract_invoices
 from pipeline.ingest import ingest_bytes
+from pipeline.policy.facts import duplicate_keys
 from pipeline.readers import read_document
 from pipeline.readers.safezip import iter_bundle
 from pipeline.types import DocType, Extraction, FieldSource, Invoice, InvoiceKind, ReadResult, SourceDocument
@@ -73,7 +75,7 @@ _NUMBERLESS = {InvoiceKind.RECEIPT, InvoiceKind.TRIP_TABLE}  # kinds that print 
 def _refuse_unidentified_photo(read: ReadResult, invoices: list[Invoice]) -> None:
     if not read.quality_problems or read.qr_codes or not invoices:
         return
-    if all(inv.kind not in _NUMBERLESS and not inv.get("invoice_number") for inv in invoices):
+    if all(inv.kind not in _NUMBERLESS and not duplicate_keys(inv) for inv in invoices):
         raise UnreadableImage(f"this photo cannot be read: the invoice number is not legible; "
                               f"{'; '.join(read.quality_problems)}")
 

@@ -38,3 +38,6 @@ def test_the_refusal_needs_a_quality_problem_and_no_number_anywhere(monkeypatch)
     assert len(run(monkeypatch, [taxi(None), taxi("12345678")], [GLARE])) == 2  # one invoice is identified
     receipt = Invoice(kind=InvoiceKind.RECEIPT)  # receipts print no invoice number
     assert len(run(monkeypatch, [receipt], [GLARE])) == 1
+    itinerary = Invoice(kind=InvoiceKind.AIR_PAPER_ITINERARY)  # its serial unreadable, its e-ticket number read
+    itinerary.set("e_ticket_no", "7843456789012", 0.9, FieldSource.OCR)
+    assert len(run(monkeypatch, [itinerary], [GLARE])) == 1
