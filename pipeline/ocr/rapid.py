@@ -148,13 +148,14 @@ class _WidthBatched:
         return TextRecOutput(images, tuple(txts), tuple(scores), tuple(words), elapse, viser)
 
     def _repair(self, batch: list[int], images: list[np.ndarray], txts: list[str]) -> None:
-        if not any(needs_repair(txts[i]) for i in batch):
+        todo = {i for i in batch if needs_repair(txts[i])}
+        if not todo:
             return
         # the recogniser runs its batch in its own order: by increasing aspect ratio (np.argsort, as it does)
         ratios = np.array([images[i].shape[1] / float(images[i].shape[0]) for i in batch])
         for row, j in enumerate(np.argsort(ratios)):
             i = batch[int(j)]
-            if needs_repair(txts[i]) and self._tries < MAX_REPAIRS_PER_PAGE:
+            if i in todo and self._tries < MAX_REPAIRS_PER_PAGE:
                 self._tries += 1
                 fixed = repair_line(txts[i], self._output.last[row], self._class_map)
                 if fixed is not None:  # the score stays: rapidocr drops lines scoring under its text_score

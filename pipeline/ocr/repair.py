@@ -10,10 +10,10 @@ Contract: ``repair_line(text, probs, class_map)`` takes one recognised line, the
 (``probs``: timesteps x classes, CTC with the blank at column 0) and a ``ClassMap`` of the class characters, and
 returns ``None`` or a ``Repair`` whose ``text`` is ``text`` with one token replaced:
 * a 17–19 character ID-looking token that fails the USCC checks, is no valid 居民身份证号, and stands alone on its
-  line or after an ID label (bank accounts share the shape), by the valid USCC the probabilities favour most: the reading with at most
-  ``MAX_CHANGES`` characters substituted (by alternatives of probability >= ``MIN_P`` where that character was read;
-  digits only in positions 3–8), and for a 17 or 19 character token one character inserted or dropped (with at
-  most ``MAX_CHANGES - 2`` substitutions);
+  line or after an ID label (bank accounts share the shape), by the valid USCC the probabilities favour most: the
+  reading with at most ``MAX_CHANGES`` characters substituted (by alternatives of probability >= ``MIN_P`` where
+  that character was read; digits only in positions 3–8), and for a 17 or 19 character token one character
+  inserted or dropped (with at most ``MAX_CHANGES - 2`` substitutions);
 * a ``YYYY年MM月DD日`` date that is no calendar date, by the valid date one digit away.
 Each valid variant is scored by the exact CTC probability of the token's timesteps (forward algorithm) and ranked
 with a prior of ``MIN_ODDS_PER_EDIT`` per edit (of two equally likely variants the nearer one wins). The best is
@@ -139,7 +139,8 @@ def _options(folded: np.ndarray, first: int, last: int, digits: bool = False) ->
     return order[:ALTERNATIVES + 1]
 
 
-def _variants(read: list[list[int]], gaps: list[list[int]], length: int, max_changes: int) -> dict[tuple[int, ...], int]:
+def _variants(read: list[list[int]], gaps: list[list[int]], length: int,
+              max_changes: int) -> dict[tuple[int, ...], int]:
     """Label sequences of ``length`` near the greedy reading (``read[i][0]`` is character i as read, the rest its
     alternatives; ``gaps[i]`` the characters that may have been lost before character i), with their edit counts."""
     out: dict[tuple[int, ...], int] = {}
@@ -246,15 +247,17 @@ def _repair_date(text: str, match: re.Match[str], probs, runs, class_map: ClassM
         alternatives = _options(folded, a, b, digits=True) if char.isdigit() else []
         read.append([head] + [o for o in alternatives if o != head][:ALTERNATIVES])
 
+    def spell(labels: tuple[int, ...]) -> str:  # 年 / 月 / 日 stay as read
+        return "".join(_char(lab) if lab != class_map.other else token[i] for i, lab in enumerate(labels))
+
     def valid(labels: tuple[int, ...]) -> bool:
-        found = _DATE_TOKEN.fullmatch("".join(_char(lab) if lab != class_map.other else token[i]
-                                              for i, lab in enumerate(labels)))
+        found = _DATE_TOKEN.fullmatch(spell(labels))
         return found is not None and _is_date(*(int(g) for g in found.groups()))
 
     found = _best(folded, [r[0] for r in read], _variants(read, [], len(read), 1), valid)
     if found is None:
         return None
-    value = "".join(_char(lab) if lab != class_map.other else token[i] for i, lab in enumerate(found[0]))
+    value = spell(found[0])
     return Repair(text[:start] + value + text[end:], token, value, found[1])
 
 

@@ -12,8 +12,8 @@ from pipeline.types import TextLine
 def test_speed_settings_reach_rapidocr_config():
     params = rapidocr_params(PipelineSettings(ocr_det_limit_side_len=960, ocr_det_limit_type="min",
                                               ocr_rec_min_width=200, ocr_rec_batch_num=8, ocr_max_side_len=1500))
-    assert params == {"Global.max_side_len": 1500, "Det.limit_side_len": 960, "Det.limit_type": "min", "Rec.rec_img_shape": [3, 48, 200],
-                      "Rec.rec_batch_num": 8}
+    assert params == {"Global.max_side_len": 1500, "Det.limit_side_len": 960, "Det.limit_type": "min",
+                      "Rec.rec_img_shape": [3, 48, 200], "Rec.rec_batch_num": 8}
 
 
 @pytest.mark.parametrize("override", [{"ocr_det_limit_type": "both"}, {"ocr_rec_min_width": 0},
