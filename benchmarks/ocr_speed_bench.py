@@ -8,8 +8,9 @@ Sets: ``photos`` (generated: ``python -m benchmarks.photos.generate --out benchm
 QR code found by ``pipeline.readers.qr.decode_qr`` filled white, so the fields come from OCR alone).
 Engines, each run through the whole pipeline (``pipeline.runner.extract_bytes``) in its own subprocess, so its
 peak RSS (``resource.getrusage``) is its own:
-* ``rapidocr``: our engine with the tuned defaults of ``PipelineSettings``;
-* ``rapidocr-openvino``: the same with ``ocr_runtime="openvino"`` (bfloat16 where the CPU has it);
+* ``rapidocr``: our engine with the tuned defaults of ``PipelineSettings`` (``ocr_runtime="auto"``: OpenVINO where
+  the CPU infers in bfloat16, else onnxruntime; the table says which ran);
+* ``rapidocr-onnxruntime`` / ``rapidocr-openvino``: the same with that ``ocr_runtime`` forced;
 * ``rapidocr-default``: one plain ``RapidOCR()(image)`` call per image (rapidocr's own defaults), its lines fed to
   the same extractor, so its time is the call alone and its accuracy is what the defaults would give;
 * ``rapidocr-default-raw``: the same plain call on the decoded photo itself, without our clean-up (what a user
@@ -41,8 +42,9 @@ import numpy as np
 from benchmarks.truth import REAL, REPO, load_cases, score
 
 FIELDS = ("invoice_number", "invoice_code", "issue_date", "total_incl_tax", "seller_tax_id")
-ENGINES = ("rapidocr", "rapidocr-openvino", "rapidocr-default", "rapidocr-default-raw", "tesseract")
-VARIANTS = {"rapidocr-openvino": {"ocr_backend": "rapidocr", "ocr_runtime": "openvino"},  # our engine, other settings
+ENGINES = ("rapidocr", "rapidocr-onnxruntime", "rapidocr-default", "rapidocr-default-raw", "tesseract")
+VARIANTS = {"rapidocr-onnxruntime": {"ocr_backend": "rapidocr", "ocr_runtime": "onnxruntime"},  # our engine, other
+            "rapidocr-openvino": {"ocr_backend": "rapidocr", "ocr_runtime": "openvino"},  # settings
             "rapidocr-default-raw": {"ocr_backend": "rapidocr-default"}}
 RAW = {"rapidocr-default-raw"}  # OCR on the photo as decoded, without our clean-up
 SETS = ("photos", "real", "real_noqr")
@@ -148,11 +150,13 @@ def register_bench_engines() -> None:
 def run_worker(engine: str, sets: list[str], photos: Path, limit: int | None) -> dict:
     register_bench_engines()
     from pipeline.config import PipelineSettings
+    from pipeline.ocr.openvino_runtime import resolve_runtime
     from pipeline.runner import extract_bytes
     from pipeline.serialize import invoice_to_json
     from benchmarks.truth import Case
 
     settings = PipelineSettings(**VARIANTS.get(engine, {"ocr_backend": engine}))
+    runtime = resolve_runtime(settings.ocr_runtime) if settings.ocr_backend == "rapidocr" else None
     records = []
     for set_name in sets:
         cases = photo_cases(photos) if set_name == "photos" else real_cases(set_name == "real_noqr")
@@ -167,7 +171,7 @@ def run_worker(engine: str, sets: list[str], photos: Path, limit: int | None) ->
             records.append({"set": set_name, "case": label, "marks": marks, "wall": wall,
                             "ocr": result.timings.get("read.ocr"), "timings": result.timings,
                             "error": result.error})
-    return {"engine": engine, "records": records,
+    return {"engine": engine, "runtime": runtime, "records": records,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -211,7 +215,8 @@ def table(results: list[dict]) -> str:
             scored = [r for r in recs if r["marks"]]  # documents that print none of the five are not counted
             perfect = sum(all(r["marks"].values()) for r in scored)
             ocr = _median([r["ocr"] for r in recs])
-            rows.append(f"| {set_name} | {res['engine']} | {len(recs)} | {_median([r['wall'] for r in recs]):.2f} | "
+            engine = res["engine"] + (f" ({res['runtime']})" if res.get("runtime") and res["engine"] == "rapidocr" else "")
+            rows.append(f"| {set_name} | {engine} | {len(recs)} | {_median([r['wall'] for r in recs]):.2f} | "
                         f"{ocr if ocr is None else f'{ocr:.2f}'} | {stage_text} | " + " | ".join(cells)
                         + f" | {perfect}/{len(scored)} | {res['peak_rss_mb']:.0f} |")
     return "\n".join(rows)

@@ -1,7 +1,7 @@
 """Peak memory of one real Celery OCR worker process over a stream of phone photos and real invoice images.
 
     python -m benchmarks.worker_memory [--photos benchmarks/out/photos] [--broker amqp://...] [--backend redis://...]
-                                       [--runtime onnxruntime|openvino]
+                                       [--runtime auto|onnxruntime|openvino]
 
 Starts ``celery -A api.workers worker --pool=solo`` (one process: the unit that scales out) with the given
 ``REIMBURSE_OCR_RUNTIME``, sends every generated photo and every image of ../shared/data/real through
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", type=Path, default=REPO / "benchmarks" / "out" / "photos")
     parser.add_argument("--broker", default="amqp://guest:guest@127.0.0.1:5672//")
     parser.add_argument("--backend", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--runtime", default="onnxruntime", choices=["onnxruntime", "openvino"])
+    parser.add_argument("--runtime", default="auto", choices=["auto", "onnxruntime", "openvino"])
     args = parser.parse_args(argv)
     files = sorted(args.photos.glob("*.jpg")) + sorted(p for p in REAL.glob("cn_img*/*")
                                                        if p.suffix.lower() in {".jpg", ".png", ".jpeg"})

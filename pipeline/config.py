@@ -24,14 +24,14 @@ class PipelineSettings(BaseSettings):
     ocr_use_cls: bool = False  # the 180° line classifier; the clean-up already turns the page upright
     ocr_rec_min_width: int = 160  # recognition pads each crop batch to at least this width (rapidocr: 320)
     ocr_rec_batch_num: int = 6
-    ocr_rec_batch_width: int = 4800  # at most this many padded pixels per recognition batch (bounds peak memory)
+    ocr_rec_batch_width: int = 1600  # at most this many padded pixels per recognition batch (bounds peak memory)
     ocr_skip_cipher: bool = True  # drop the 密码区 boxes between detection and recognition (4 long lines of noise)
     # re-read a taxpayer ID that fails the USCC checks, or a date that is no date, from the recogniser's second
     # choices (pipeline.ocr.repair)
     ocr_repair: bool = True
-    # the inference runtime under rapidocr: "onnxruntime" (float32) or "openvino" (the `openvino` package; it runs
-    # in bfloat16 on CPUs with AVX512-BF16 or AMX, float32 elsewhere)
-    ocr_runtime: str = "onnxruntime"
+    # the inference runtime under rapidocr: "onnxruntime" (float32), "openvino" (the `openvino` package; bfloat16 on
+    # CPUs with AVX512-BF16 or AMX, float32 elsewhere) or "auto": OpenVINO where it infers in bfloat16, else onnxruntime
+    ocr_runtime: str = "auto"
     # Input limits: a file past these is refused with a clear error, never half-read.
     max_file_bytes: int = 30 * 1024 * 1024
     max_image_pixels: int = 60_000_000

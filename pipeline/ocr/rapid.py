@@ -12,9 +12,11 @@ every recognition batch is padded to at least (rapidocr pads to 320, so short la
 and ``ocr_rec_batch_num`` the recognition batch size; ``ocr_rec_batch_width`` caps a batch's padded width
 (``width_batches``), which bounds the recognition model's peak memory. ``ocr_skip_cipher`` drops the boxes of a
 VAT invoice's 密码区 between detection and recognition (``pipeline.ocr.regions.cipher_rows``), so they are never
-recognised. ``ocr_runtime`` picks the inference library under the same models: ``onnxruntime`` (default, float32)
-or ``openvino`` (the optional ``openvino`` package; on CPUs with AVX512-BF16/AMX it infers in bfloat16, faster
-but with more memory: see ``benchmarks/RESULTS.md``). After every page the freed heap is handed back to the OS
+recognised. ``ocr_runtime`` picks the inference library under the same models: ``onnxruntime`` (float32),
+``openvino`` (the ``openvino`` package, with bounded caches: ``pipeline.ocr.openvino_runtime``; bfloat16 on CPUs
+with AVX512-BF16/AMX) or ``auto`` (default: OpenVINO where it infers in bfloat16, else onnxruntime; see
+``benchmarks/RESULTS.md``). rapidocr always builds its onnxruntime sessions (they also give the recogniser its
+character list); the OpenVINO runtime then replaces the detection and recognition sessions. After every page the freed heap is handed back to the OS
 (``release_free_memory``), so a long-lived worker does not keep its largest page's memory. With
 ``ocr_repair`` a recognised line holding a taxpayer ID that fails the USCC checks, or a date that is no date, is
 re-read from the recogniser's own probabilities (``pipeline.ocr.repair``); its confidence drops to the repair's
@@ -33,6 +35,7 @@ import numpy as np
 from pipeline.config import PipelineSettings
 from pipeline.errors import BackendUnavailable
 from pipeline.ocr.base import quad_to_box, register
+from pipeline.ocr.openvino_runtime import OpenVinoSession, resolve_runtime
 from pipeline.ocr.repair import ClassMap, needs_repair, repair_line
 from pipeline.ocr.regions import cipher_rows
 from pipeline.types import TextLine
@@ -46,7 +49,7 @@ MODEL_FILES = {
 
 REPAIRED_CONFIDENCE = 0.5  # at most: a repaired reading is a guess its check confirmed (about 1 in 10 was wrong)
 MAX_REPAIRS_PER_PAGE = 8  # lines tried per page (up to ~0.2 s each): a page of garbled IDs cannot stall a worker
-RUNTIMES = ("onnxruntime", "openvino")  # ocr_runtime values; each is also the Python package it needs
+RUNTIMES = ("auto", "onnxruntime", "openvino")  # ocr_runtime values; the last two are also the packages they need
 
 
 def models_dir() -> Path:
@@ -220,21 +223,24 @@ class RapidOcrEngine:
             "Global.model_root_dir": str(folder),
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-            "EngineConfig.openvino.inference_num_threads": threads,
         }
         params.update({f"{section}.model_path": str(path) for section, path in paths.items()})
         params.update(rapidocr_params(settings))
-        runtime = settings.ocr_runtime
-        if importlib.util.find_spec(runtime) is None:
-            raise BackendUnavailable(f"OCR backend 'rapidocr': ocr_runtime {runtime!r} needs the {runtime!r} package: "
-                                     f"pip install {runtime}")
-        if runtime != "onnxruntime":
-            from rapidocr import EngineType
-
-            params.update({f"{section}.engine_type": EngineType(runtime) for section in MODEL_FILES})
+        runtime = resolve_runtime(settings.ocr_runtime)
+        for package in dict.fromkeys(("onnxruntime", runtime)):
+            if importlib.util.find_spec(package) is None:
+                raise BackendUnavailable(f"OCR backend 'rapidocr': ocr_runtime {runtime!r} needs the {package!r} "
+                                         f"package: pip install {package}")
+        self.runtime = runtime
         self._use_cls = bool(settings.ocr_use_cls)
         self._ocr = RapidOCR(params=params)
-        self._ocr.text_rec = _WidthBatched(self._ocr._load_rec_model(), int(settings.ocr_rec_batch_width),
+        recognizer = self._ocr._load_rec_model()
+        if runtime == "openvino":
+            square = -(-int(settings.ocr_det_limit_side_len) // 32) * 32 if settings.ocr_det_limit_type == "max" else None
+            self._ocr._load_det_model().session = OpenVinoSession(paths["Det"], threads, square=square)
+            recognizer.session = OpenVinoSession(paths["Rec"], threads)
+            release_free_memory()  # what the onnxruntime sessions held
+        self._ocr.text_rec = _WidthBatched(recognizer, int(settings.ocr_rec_batch_width),
                                            repair=bool(settings.ocr_repair))
         if settings.ocr_skip_cipher:
             self._ocr.detect_and_crop = _without_cipher(self._ocr.detect_and_crop)

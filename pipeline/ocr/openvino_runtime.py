@@ -1,0 +1,94 @@
+"""The OpenVINO runtime under rapidocr's models: lean inference sessions and the ``auto`` runtime choice.
+
+Contract: ``resolve_runtime(name)`` turns the ``ocr_runtime`` setting into the runtime to use: ``onnxruntime`` and
+``openvino`` as given; ``auto`` is ``openvino`` when the package is installed and the CPU infers in bfloat16
+(``has_bf16()``: AVX512-BF16 or AMX), else ``onnxruntime`` (measured: on an AVX2-only CPU OpenVINO runs in float32, no
+faster than onnxruntime and with more memory). ``OpenVinoSession(path, threads)`` compiles one ONNX model and is
+called like rapidocr's own sessions: ``session(batch) -> np.ndarray``.
+
+Why not rapidocr's own OpenVINO session: it keeps the source model beside the compiled one and leaves the CPU
+plugin's caches at their defaults, which keep the compiled kernels and buffers of every input shape ever seen (a
+page's recognition batches come in many widths): 1,173 MB peak over 40 photos against 677 MB with the bounded
+caches below (``benchmarks/RESULTS.md``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+from pathlib import Path
+
+import numpy as np
+
+RUNTIME_CACHE_CAPACITY = 8  # CPU plugin: compiled executors kept for this many input shapes (default 5000)
+PRIMITIVE_CACHE_CAPACITY = 16  # oneDNN kernels kept (default 1024); read from the environment when the plugin loads
+
+
+def _core():
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", str(PRIMITIVE_CACHE_CAPACITY))
+    import openvino
+
+    return openvino.Core()
+
+
+@functools.lru_cache(maxsize=1)
+def has_bf16() -> bool:
+    """Does OpenVINO's CPU plugin infer in bfloat16 on this machine?"""
+    if importlib.util.find_spec("openvino") is None:
+        return False
+    try:
+        return "BF16" in _core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    except RuntimeError:  # no usable CPU plugin
+        return False
+
+
+def resolve_runtime(name: str) -> str:
+    if name != "auto":
+        return name
+    return "openvino" if has_bf16() else "onnxruntime"
+
+
+class OpenVinoSession:
+    """One compiled model and its infer request: ``session(batch) -> output`` (a copy: the request reuses its
+    output buffer on the next call).
+
+    With ``square`` (the detector, whose output map has its input's height and width) the model is compiled for one
+    ``square``×``square`` image and every smaller input is padded to it and its map cut back: with one static shape
+    OpenVINO plans its buffers once (91 MB for a 960×960 input, against 200 MB as dynamic shapes come and go) and
+    runs faster. The padding mirrors the page: the detector pools over the whole image (squeeze-and-excitation), so
+    what fills the padding shifts every box a little; over 160 generated photos mirrored padding missed exactly the
+    fields the unpadded detector missed; repeated edge pixels missed 2 more (and white, on the first 40, 2 more). An input larger than the square
+    goes to a dynamic-shape model compiled when first needed.
+    """
+
+    def __init__(self, path: Path, threads: int, square: int | None = None) -> None:
+        self._core = _core()
+        self._core.set_property("CPU", {"INFERENCE_NUM_THREADS": str(threads),
+                                        "CPU_RUNTIME_CACHE_CAPACITY": str(RUNTIME_CACHE_CAPACITY)})
+        self._path, self._square = path, square
+        model = self._core.read_model(str(path))
+        if square:
+            model.reshape([1, 3, square, square])
+        self._request = self._core.compile_model(model, "CPU").create_infer_request()
+        self._dynamic = None
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        if not self._square:
+            return self._infer(self._request, batch)
+        n, _, h, w = batch.shape
+        if n == 1 and h <= self._square and w <= self._square:
+            padded = np.pad(batch, ((0, 0), (0, 0), (0, self._square - h), (0, self._square - w)), mode="reflect")
+            return self._infer(self._request, padded)[..., :h, :w].copy()
+        if self._dynamic is None:
+            self._dynamic = self._core.compile_model(str(self._path), "CPU").create_infer_request()
+        return self._infer(self._dynamic, batch)
+
+    @staticmethod
+    def _infer(request, batch: np.ndarray) -> np.ndarray:
+        request.infer([batch])
+        return request.get_output_tensor().data.copy()
+
+
+__all__ = ["OpenVinoSession", "has_bf16", "resolve_runtime"]

@@ -1,0 +1,62 @@
+import importlib.util
+
+import numpy as np
+import pytest
+
+from pipeline.config import PipelineSettings
+from pipeline.ocr import openvino_runtime
+from pipeline.ocr.openvino_runtime import resolve_runtime
+
+
+def test_named_runtimes_are_taken_as_given():
+    assert resolve_runtime("onnxruntime") == "onnxruntime"
+    assert resolve_runtime("openvino") == "openvino"
+
+
+@pytest.mark.parametrize(("bf16", "expected"), [(True, "openvino"), (False, "onnxruntime")])
+def test_auto_takes_openvino_only_where_it_infers_in_bfloat16(monkeypatch, bf16, expected):
+    monkeypatch.setattr(openvino_runtime, "has_bf16", lambda: bf16)
+    assert resolve_runtime("auto") == expected
+
+
+def test_without_the_openvino_package_there_is_no_bfloat16(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "openvino" else real_find_spec(name, *a))
+    assert openvino_runtime.has_bf16.__wrapped__() is False
+
+
+def test_auto_is_the_default():
+    assert PipelineSettings().ocr_runtime == "auto"
+
+
+@pytest.fixture(scope="module")
+def detector_path():
+    pytest.importorskip("openvino")
+    from pipeline.ocr.rapid import MODEL_FILES, models_dir
+
+    return models_dir() / MODEL_FILES["Det"]
+
+
+def test_a_square_session_pads_smaller_inputs_and_cuts_the_map_back(detector_path):
+    session = openvino_runtime.OpenVinoSession(detector_path, threads=1, square=256)
+    rng = np.random.default_rng(0)
+    for shape in [(1, 3, 256, 256), (1, 3, 128, 224), (1, 3, 64, 256)]:
+        out = session(rng.random(shape, dtype=np.float32))
+        assert out.shape == (1, 1, *shape[2:]) and np.isfinite(out).all()
+    assert session._dynamic is None  # all of them fitted the static shape
+
+
+def test_an_input_larger_than_the_square_goes_to_a_dynamic_model(detector_path):
+    session = openvino_runtime.OpenVinoSession(detector_path, threads=1, square=128)
+    out = session(np.zeros((1, 3, 96, 320), np.float32))
+    assert out.shape == (1, 1, 96, 320) and session._dynamic is not None
+
+
+def test_the_openvino_runtime_replaces_the_detection_and_recognition_sessions(detector_path):
+    from pipeline.ocr.rapid import RapidOcrEngine
+
+    engine = RapidOcrEngine(PipelineSettings(ocr_runtime="openvino"))
+    assert engine.runtime == "openvino"
+    assert isinstance(engine._ocr.text_det.session, openvino_runtime.OpenVinoSession)
+    assert isinstance(engine._ocr.text_rec._recognizer.session._session, openvino_runtime.OpenVinoSession)
