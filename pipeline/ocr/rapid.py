@@ -1,8 +1,10 @@
-"""OCR backend ``rapidocr``: RapidOCR (PP-OCRv6 small det/rec + mobile cls) on onnxruntime.
+"""OCR backend ``rapidocr``: RapidOCR (PP-OCRv6 small det/rec + mobile cls) on onnxruntime or OpenVINO.
 
 Contract: the engine is built with explicit model paths into the rapidocr wheel's own ``models/`` folder, so it
 never reaches for a model hub; a missing file raises ``BackendUnavailable`` naming it. onnxruntime uses
-``settings.ocr_threads`` intra-op threads and one inter-op thread; rapidocr logs at warning level only.
+``settings.ocr_threads`` intra-op threads and one inter-op thread; rapidocr logs at warning level only. One engine
+serves one page at a time (``recognize`` holds a lock): the API's request threads share it, an OpenVINO infer
+request must not run twice at once, and the sessions already use every thread they are given.
 
 Speed settings (defaults chosen by ``benchmarks/ocr_speed_bench.py``): ``ocr_max_side_len`` caps the image's longer
 side before OCR (trims peak memory), ``ocr_det_limit_side_len`` /
@@ -28,6 +30,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import importlib.util
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -233,6 +236,7 @@ class RapidOcrEngine:
                                          f"package: pip install {package}")
         self.runtime = runtime
         self._use_cls = bool(settings.ocr_use_cls)
+        self._lock = threading.Lock()
         self._ocr = RapidOCR(params=params)
         recognizer = self._ocr._load_rec_model()
         if runtime == "openvino":
@@ -246,12 +250,13 @@ class RapidOcrEngine:
             self._ocr.detect_and_crop = _without_cipher(self._ocr.detect_and_crop)
 
     def recognize(self, image: np.ndarray) -> list[TextLine]:
-        self._ocr.text_rec.new_page()
-        repaired = self._ocr.text_rec.repaired
-        try:
-            result = self._ocr(image, use_cls=self._use_cls)
-        finally:
-            release_free_memory()
+        with self._lock:  # one page at a time: the sessions use both cores, and the page state below is shared
+            self._ocr.text_rec.new_page()
+            try:
+                result = self._ocr(image, use_cls=self._use_cls)
+            finally:
+                release_free_memory()
+            repaired = dict(self._ocr.text_rec.repaired)
         boxes, texts, scores = (getattr(result, attr, None) for attr in ("boxes", "txts", "scores"))
         if boxes is None or texts is None or scores is None:
             return []

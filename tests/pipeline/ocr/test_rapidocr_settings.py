@@ -204,3 +204,21 @@ def test_repairs_map_batch_rows_back_to_their_lines_and_stop_at_the_page_cap():
     wrapped.new_page()
     assert list(wrapped(SimpleNamespace(img=crops[:MAX_REPAIRS_PER_PAGE], return_word_box=False)).txts) == \
         expected[:MAX_REPAIRS_PER_PAGE]
+
+
+def test_pages_recognised_from_several_threads_at_once_read_as_they_do_one_by_one():
+    from concurrent.futures import ThreadPoolExecutor
+
+    import cv2
+
+    pages = []
+    for k in range(4):
+        img = np.full((160, 900, 3), 255, np.uint8)
+        cv2.putText(img, f"INVOICE NO 3320767{k}", (20, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(img, f"TOTAL {k + 1}2.70", (20, 130), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (0, 0, 0), 3, cv2.LINE_AA)
+        pages.append(img)
+    engine = get_engine("rapidocr", PipelineSettings())
+    one_by_one = [engine.recognize(page) for page in pages]
+    with ThreadPoolExecutor(4) as pool:
+        at_once = list(pool.map(engine.recognize, pages * 2))
+    assert at_once == one_by_one * 2
