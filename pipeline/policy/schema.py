@@ -238,7 +238,8 @@ class Sequential(Strict):
 
 class Routing(Strict):
     min_field_confidence: float = Field(0.85, ge=0, le=1)
-    key_fields: list[str] = ["invoice_number", "invoice_code", "issue_date", "total_incl_tax", "buyer_tax_id"]
+    key_fields: list[str] = ["invoice_number", "invoice_code", "issue_date", "total_incl_tax", "buyer_tax_id",
+                             "seller_tax_id"]
     review_reduce_without_amount: bool = True
 
 

@@ -7,7 +7,7 @@ from pipeline.policy import (
     BudgetState, ClaimLine, Route, budget_lines, check_budget, consume, release, reserve, route, routing_reasons,
 )
 from pipeline.policy.schema import Budgets, Routing
-from pipeline.types import Classification, Finding, Severity
+from pipeline.types import Classification, FieldSource, Finding, Severity
 
 from .policy_helpers import make_invoice, only, vat
 
@@ -101,6 +101,16 @@ def test_blocks_low_confidence_and_abstentions_go_to_finance():
     assert routing_reasons([], [inv], [unsure]) == ["abstained:26422000000000000701:office"]
     assert route([Finding("R9", Severity.REDUCE, "x", "x", suggested_amount=Decimal(1))], [inv]) is Route.OA
     assert route([Finding("R10", Severity.REDUCE, "x", "x")], [inv]) is Route.FINANCE_REVIEW
+
+
+def test_a_seller_tax_id_read_with_low_confidence_goes_to_finance():
+    """An OCR repair of the seller's ID (confidence <= 0.5) must reach a person: the ID is one of the five key
+    fields, and a wrong valid ID would otherwise pass every check."""
+    inv = banquet()
+    inv.set("seller_tax_id", "91420100MA4KXXXX1X", 0.3, FieldSource.OCR)
+    reasons = routing_reasons([], [inv])
+    assert len(reasons) == 1 and reasons[0].endswith(":seller_tax_id=0.30")
+    assert route([], [inv], settings=Routing(key_fields=["invoice_number"])) is Route.OA
 
 
 def test_evaluate_claim_amounts_and_route(check):
