@@ -5,6 +5,8 @@ Contract:
   BGR ``HxWx3`` (OpenCV's order) or grey ``HxW``. Each returned line carries its text, an axis-aligned box
   ``(x0, y0, x1, y1)`` in the image's pixel coordinates and the engine's confidence in [0, 1]; ``page`` is left
   at 0 (the reader sets it). Lines come in the engine's order; readers sort them.
+* ``recognize`` may be called from several threads at once (the API's request threads share one engine): an engine
+  whose sessions or state cannot serve two pages at once serialises them (both built-in engines do).
 * Engines register with ``@register("name")`` on a class whose constructor takes ``PipelineSettings`` and raises
   ``BackendUnavailable`` (with what to install or which file is missing) when it cannot run.
 * ``get_engine(name, settings)`` builds an engine once per process per (name, ``ocr_*`` settings) and reuses it.

@@ -58,8 +58,8 @@ class OpenVinoSession:
     OpenVINO plans its buffers once (91 MB for a 960×960 input, against 200 MB as dynamic shapes come and go) and
     runs faster. The padding mirrors the page: the detector pools over the whole image (squeeze-and-excitation), so
     what fills the padding shifts every box a little; over 160 generated photos mirrored padding missed exactly the
-    fields the unpadded detector missed; repeated edge pixels missed 2 more (and white, on the first 40, 2 more). An input larger than the square
-    goes to a dynamic-shape model compiled when first needed.
+    fields the unpadded detector missed; repeated edge pixels missed 2 more (and white, on the first 40, 2 more).
+    An input larger than the square goes to a dynamic-shape model compiled when first needed.
     """
 
     def __init__(self, path: Path, threads: int, square: int | None = None) -> None:

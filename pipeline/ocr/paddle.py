@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -62,10 +63,13 @@ class PaddleOcrEngine:
             text_recognition_model_name=names[rec], text_recognition_model_dir=str(rec),
             use_doc_orientation_classify=False, use_doc_unwarping=False, use_textline_orientation=False,
             cpu_threads=max(1, int(settings.ocr_threads)), **options)
+        self._lock = threading.Lock()  # one page at a time, as rapidocr: the API's request threads share the engine
 
     def recognize(self, image: np.ndarray) -> list[TextLine]:
         lines: list[TextLine] = []
-        for result in self._ocr.predict(image):
+        with self._lock:
+            results = list(self._ocr.predict(image))
+        for result in results:
             for text, score, box in zip(result["rec_texts"], result["rec_scores"], result["rec_boxes"],
                                         strict=True):
                 if text.strip():

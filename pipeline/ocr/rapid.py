@@ -18,7 +18,8 @@ recognised. ``ocr_runtime`` picks the inference library under the same models: `
 ``openvino`` (the ``openvino`` package, with bounded caches: ``pipeline.ocr.openvino_runtime``; bfloat16 on CPUs
 with AVX512-BF16/AMX) or ``auto`` (default: OpenVINO where it infers in bfloat16, else onnxruntime; see
 ``benchmarks/RESULTS.md``). rapidocr always builds its onnxruntime sessions (they also give the recogniser its
-character list); the OpenVINO runtime then replaces the detection and recognition sessions. After every page the freed heap is handed back to the OS
+character list); the OpenVINO runtime then replaces the detection and recognition sessions (with ``auto``, if
+OpenVINO cannot compile them, onnxruntime stays). After every page the freed heap is handed back to the OS
 (``release_free_memory``), so a long-lived worker does not keep its largest page's memory. With
 ``ocr_repair`` a recognised line holding a taxpayer ID that fails the USCC checks, or a date that is no date, is
 re-read from the recogniser's own probabilities (``pipeline.ocr.repair``); its confidence drops to the repair's
@@ -30,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import importlib.util
+import logging
 import threading
 from pathlib import Path
 
@@ -42,6 +44,8 @@ from pipeline.ocr.openvino_runtime import OpenVinoSession, resolve_runtime
 from pipeline.ocr.repair import ClassMap, needs_repair, repair_line
 from pipeline.ocr.regions import cipher_rows
 from pipeline.types import TextLine
+
+log = logging.getLogger(__name__)
 
 MODEL_FILES = {
     "Det": "PP-OCRv6_det_small.onnx",
@@ -205,6 +209,20 @@ def release_free_memory() -> None:
         _TRIM(0)
 
 
+def _openvino_sessions(paths: dict[str, Path], threads: int, settings: PipelineSettings):
+    """The detection and recognition sessions on OpenVINO; ``None`` when it cannot compile them and the runtime
+    was chosen by ``auto`` (onnxruntime serves instead), ``BackendUnavailable`` when it was asked for by name."""
+    limit = int(settings.ocr_det_limit_side_len)
+    square = -(-limit // 32) * 32 if settings.ocr_det_limit_type == "max" else None  # rapidocr's sizes: multiples of 32
+    try:
+        return OpenVinoSession(paths["Det"], threads, square=square), OpenVinoSession(paths["Rec"], threads)
+    except RuntimeError as exc:  # what OpenVINO raises when it cannot compile a model for this CPU
+        if settings.ocr_runtime != "auto":
+            raise BackendUnavailable(f"OCR backend 'rapidocr': OpenVINO cannot run the models here: {exc}") from None
+        log.warning("OpenVINO cannot run the OCR models here (%s); using onnxruntime", exc)
+        return None
+
+
 @register("rapidocr")
 class RapidOcrEngine:
     name = "rapidocr"
@@ -234,16 +252,18 @@ class RapidOcrEngine:
             if importlib.util.find_spec(package) is None:
                 raise BackendUnavailable(f"OCR backend 'rapidocr': ocr_runtime {runtime!r} needs the {package!r} "
                                          f"package: pip install {package}")
-        self.runtime = runtime
         self._use_cls = bool(settings.ocr_use_cls)
         self._lock = threading.Lock()
         self._ocr = RapidOCR(params=params)
         recognizer = self._ocr._load_rec_model()
         if runtime == "openvino":
-            square = -(-int(settings.ocr_det_limit_side_len) // 32) * 32 if settings.ocr_det_limit_type == "max" else None
-            self._ocr._load_det_model().session = OpenVinoSession(paths["Det"], threads, square=square)
-            recognizer.session = OpenVinoSession(paths["Rec"], threads)
-            release_free_memory()  # what the onnxruntime sessions held
+            sessions = _openvino_sessions(paths, threads, settings)
+            if sessions is None:
+                runtime = "onnxruntime"
+            else:
+                self._ocr._load_det_model().session, recognizer.session = sessions
+                release_free_memory()  # what the onnxruntime sessions held
+        self.runtime = runtime
         self._ocr.text_rec = _WidthBatched(recognizer, int(settings.ocr_rec_batch_width),
                                            repair=bool(settings.ocr_repair))
         if settings.ocr_skip_cipher:

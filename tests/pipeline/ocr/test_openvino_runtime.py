@@ -60,3 +60,33 @@ def test_the_openvino_runtime_replaces_the_detection_and_recognition_sessions(de
     assert engine.runtime == "openvino"
     assert isinstance(engine._ocr.text_det.session, openvino_runtime.OpenVinoSession)
     assert isinstance(engine._ocr.text_rec._recognizer.session._session, openvino_runtime.OpenVinoSession)
+
+
+def _broken_openvino(monkeypatch):
+    from pipeline.ocr import rapid
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("Exception from src/inference/src/cpp/core.cpp: unsupported CPU")
+
+    monkeypatch.setattr(rapid, "OpenVinoSession", refuse)
+    monkeypatch.setattr(openvino_runtime, "has_bf16", lambda: True)
+    return rapid
+
+
+def test_auto_falls_back_to_onnxruntime_when_openvino_cannot_compile(monkeypatch, caplog):
+    import cv2
+
+    rapid = _broken_openvino(monkeypatch)
+    engine = rapid.RapidOcrEngine(PipelineSettings(ocr_runtime="auto"))
+    assert engine.runtime == "onnxruntime" and "using onnxruntime" in caplog.text
+    img = np.full((120, 700, 3), 255, np.uint8)
+    cv2.putText(img, "INVOICE NO 33207675", (20, 75), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (0, 0, 0), 3, cv2.LINE_AA)
+    assert any("33207675" in line.text.replace(" ", "") for line in engine.recognize(img))
+
+
+def test_openvino_asked_for_by_name_says_why_it_cannot_run(monkeypatch):
+    from pipeline.errors import BackendUnavailable
+
+    rapid = _broken_openvino(monkeypatch)
+    with pytest.raises(BackendUnavailable, match="OpenVINO cannot run the models here: .*unsupported CPU"):
+        rapid.RapidOcrEngine(PipelineSettings(ocr_runtime="openvino"))
