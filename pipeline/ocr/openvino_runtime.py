@@ -8,8 +8,8 @@ called like rapidocr's own sessions: ``session(batch) -> np.ndarray``.
 
 Why not rapidocr's own OpenVINO session: it keeps the source model beside the compiled one and leaves the CPU
 plugin's caches at their defaults, which keep the compiled kernels and buffers of every input shape ever seen (a
-page's recognition batches come in many widths): 1,173 MB peak over 40 photos against 677 MB with the bounded
-caches below (``benchmarks/RESULTS.md``).
+page's recognition batches come in many widths): 1,173 MB peak over 40 photos against 572–605 MB with the bounded
+caches and the static detector below (``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations
@@ -56,10 +56,11 @@ class OpenVinoSession:
     With ``square`` (the detector, whose output map has its input's height and width) the model is compiled for one
     ``square``×``square`` image and every smaller input is padded to it and its map cut back: with one static shape
     OpenVINO plans its buffers once (91 MB for a 960×960 input, against 200 MB as dynamic shapes come and go) and
-    runs faster. The padding mirrors the page: the detector pools over the whole image (squeeze-and-excitation), so
-    what fills the padding shifts every box a little; over 160 generated photos mirrored padding missed exactly the
-    fields the unpadded detector missed; repeated edge pixels missed 2 more (and white, on the first 40, 2 more).
-    An input larger than the square goes to a dynamic-shape model compiled when first needed.
+    runs faster. The padding mirrors the page: the detector pools over the whole image (8 squeeze-and-excitation
+    blocks: GlobalAveragePool + HardSigmoid), so what fills the padding shifts every box a little; over 160
+    generated photos mirrored padding missed exactly the fields the unpadded detector missed; repeated edge pixels
+    missed 2 more (and white, on the first 40, 2 more). An input larger than the square goes to a dynamic-shape
+    model compiled when first needed.
     """
 
     def __init__(self, path: Path, threads: int, square: int | None = None) -> None:
