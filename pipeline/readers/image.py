@@ -112,9 +112,10 @@ def _moved(code: QrCode, cleaned: Cleaned) -> QrCode:
 
 
 def _mostly_vertical(lines: list[TextLine]) -> bool:
-    """Most text boxes of two or more characters are at least twice as tall as wide."""
+    """Most text boxes of two or more characters are at least 1.5 times as tall as wide (the ratio at which the
+    recogniser itself takes a crop for vertical text and turns it)."""
     boxes = [line.box for line in lines if line.box is not None and len(line.text.strip()) >= 2]
-    tall = sum(1 for x0, y0, x1, y1 in boxes if y1 - y0 >= 2 * (x1 - x0))
+    tall = sum(1 for x0, y0, x1, y1 in boxes if y1 - y0 >= 1.5 * (x1 - x0))
     return len(boxes) >= 5 and tall >= 0.6 * len(boxes)
 
 

@@ -114,3 +114,16 @@ def test_a_page_the_orientation_guess_left_sideways_is_turned_and_read_again(mon
     texts = [line.text.replace(" ", "") for line in read.lines]
     assert any("14892315" in t for t in texts) and any("52.70" in t for t in texts), texts
     assert not image_reader._mostly_vertical(read.lines)
+
+
+def test_text_running_vertically_is_told_by_the_recognisers_own_ratio():
+    """Boxes 1.5 times as tall as wide are vertical text to the recogniser (it turns such crops); a sideways taxi
+    receipt's short fields (times, fares) come out between 1.5 and 2 times as tall as wide."""
+    from pipeline.readers.image import _mostly_vertical
+
+    def lines(*sizes):
+        return [TextLine(text="16:34", box=(0, 0, w, h), confidence=0.9, page=0) for w, h in sizes]
+
+    assert _mostly_vertical(lines((82, 125), (80, 140), (64, 150), (90, 180), (70, 110), (60, 300)))
+    assert not _mostly_vertical(lines((82, 110), (80, 100), (64, 90), (90, 180), (70, 110), (60, 300)))
+    assert not _mostly_vertical(lines((300, 40), (500, 45), (120, 30), (200, 38), (80, 130), (400, 44)))
