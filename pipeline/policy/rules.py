@@ -9,7 +9,9 @@ These need no policy file, only the company and the history, so ``check_invoices
   ticket / hotel invoices on the same claim (the fare claimed twice), and warns when it is at least half of one.
 * R4: amount identities broken (``amount_identity``, ``upper_mismatch``, ``items_amount_sum``, ``items_tax_sum``)
   or no total -> block; a line whose tax does not fit its rate (``item_tax_rate``) or an unreadable 大写 -> warn.
-* R5: a tax-voucher kind not made out to the company's legal name and USCC -> block.
+* R5: a tax-voucher kind not made out to the company's legal name and USCC -> block. When OCR could not read the
+  buyer's tax ID reliably (missing, failing its check characters, or below the routing confidence) the finding asks
+  finance to check the image instead of telling the employee to have the invoice reissued.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from decimal import Decimal
 
 from pipeline.policy.base import finding, money
 from pipeline.policy.inputs import CheckContext, ClaimLine
-from pipeline.types import Finding, InvoiceKind, Severity
+from pipeline.taxid import is_valid_id_card, is_valid_uscc
+from pipeline.types import FieldSource, Finding, Invoice, InvoiceKind, Severity
 
 # Kinds that are tax vouchers issued to a buyer, so R5 applies.
 BUYER_TITLED_KINDS = frozenset({
@@ -154,7 +157,14 @@ def r5_buyer(line: ClaimLine, ctx: CheckContext) -> list[Finding]:
             f"The invoice is made out to '{name or '(blank)'}', not to '{company.legal_name}'; "
             "ask the seller to reissue it.",
             line, buyer_name=name or "", expected=company.legal_name))
-    if not company.is_our_tax_id(tax_id):
+    if not company.is_our_tax_id(tax_id) and _misread_tax_id(inv, ctx):
+        findings.append(finding(
+            "R5", Severity.BLOCK,
+            f"未能可靠识别购买方纳税人识别号（读到“{tax_id or '（空）'}”），需财务对照原件核对是否为公司税号 {company.tax_id}",
+            f"The buyer tax ID could not be read reliably (read '{tax_id or '(blank)'}'); finance must check the "
+            f"image against the company's ({company.tax_id}).",
+            line, buyer_tax_id=tax_id or "", expected=company.tax_id, reading="unreliable"))
+    elif not company.is_our_tax_id(tax_id):
         findings.append(finding(
             "R5", Severity.BLOCK,
             f"购买方纳税人识别号“{tax_id or '（空）'}”与公司税号 {company.tax_id} 不一致，请让商家重开发票",
@@ -162,3 +172,17 @@ def r5_buyer(line: ClaimLine, ctx: CheckContext) -> list[Finding]:
             "ask the seller to reissue the invoice.",
             line, buyer_tax_id=tax_id or "", expected=company.tax_id))
     return findings
+
+
+def _misread_tax_id(inv: Invoice, ctx: CheckContext) -> bool:
+    """Did OCR fail on the buyer's tax ID (rather than the seller print another)? Read from a photo or scan and
+    missing, failing its check characters, or below the routing confidence: then asking the seller to reissue
+    would be wrong advice."""
+    fv = inv.fields.get("buyer_tax_id")
+    if fv is None:
+        return any(v.source is FieldSource.OCR for v in inv.fields.values())
+    if fv.source is not FieldSource.OCR:
+        return False
+    threshold = ctx.policy.routing.min_field_confidence if ctx.policy is not None else 0.85
+    value = str(fv.value)
+    return fv.confidence < threshold or not (is_valid_uscc(value) or is_valid_id_card(value))

@@ -87,3 +87,26 @@ def test_validation_issues_become_r1_and_r4_findings():
 
 def test_trip_tables_are_evidence_only():
     assert check_invoices([Invoice(kind=InvoiceKind.TRIP_TABLE)], COMPANY) == []
+
+
+def _photographed(buyer_tax_id, confidence=0.95):
+    inv = make_invoice(buyer_tax_id=None)
+    for key, fv in list(inv.fields.items()):
+        inv.set(key, fv.value, fv.confidence, FieldSource.OCR)
+    if buyer_tax_id:
+        inv.set("buyer_tax_id", buyer_tax_id, confidence, FieldSource.OCR)
+    return inv
+
+
+@pytest.mark.parametrize(("tax_id", "confidence"), [(None, 0.95), ("914201007483062451", 0.95),
+                                                     ("914201007483O62457X", 0.95), ("91420100MA4KXXXX1X", 0.3)])
+def test_a_buyer_tax_id_ocr_could_not_read_goes_to_finance_without_asking_for_a_reissue(tax_id, confidence):
+    [f] = check_invoices([_photographed(tax_id, confidence)], COMPANY)
+    assert f.rule_id == "R5" and f.severity is Severity.BLOCK
+    assert "未能可靠识别" in f.message_zh and "could not be read reliably" in f.message_en
+    assert "重开" not in f.message_zh and "reissue" not in f.message_en and f.evidence["reading"] == "unreliable"
+
+
+def test_another_companys_valid_tax_id_read_clearly_still_asks_for_a_reissue():
+    [f] = check_invoices([_photographed("91330000734500338C")], COMPANY)
+    assert "重开" in f.message_zh and "reading" not in f.evidence
