@@ -2,7 +2,7 @@
 
 These need no policy file, only the company and the history, so ``check_invoices`` runs them on their own.
 
-* R1: a ``qr_mismatch.<field>`` validation issue -> block.
+* R1: a ``qr_mismatch.<field>`` or ``code_region_mismatch`` validation issue -> block.
 * R3: any of the invoice's duplicate keys (``facts.duplicate_keys``: business key, 电子客票号, train seat, flight
   passenger) already on this claim or held by another live claim -> block; no key at all -> warn. The claim rule
   ``r3_agency_double`` blocks an agency (OTA) ``*经纪代理服务*代订机票/代订住宿`` invoice whose amount equals the
@@ -41,6 +41,13 @@ def r1_qr_agreement(line: ClaimLine, ctx: CheckContext) -> list[Finding]:
                 f"二维码与票面不一致（{field_name}）：以二维码为准，请核实发票真伪",
                 f"The QR code and the printed invoice disagree on {field_name}; the QR value was used. "
                 "Check that the invoice is genuine.", line, **issue.evidence))
+        elif issue.code == "code_region_mismatch":
+            code, region, title = (issue.evidence.get(k, "") for k in ("invoice_code", "code_region", "title"))
+            findings.append(finding(
+                "R1", Severity.BLOCK,
+                f"发票代码 {code} 的地区（{region}）与发票标题“{title}”的省份不符：可能识别错误，也可能不是真票，请对照原件核对",
+                f"The invoice code {code} belongs to region {region}, not to the province in the title '{title}': "
+                "a misread code or not a genuine invoice; check it against the original.", line, **issue.evidence))
     return findings
 
 

@@ -160,3 +160,18 @@ def test_validation_is_idempotent():
 
 def test_missing_fields_never_raise():
     assert validate_invoice(Invoice(kind=InvoiceKind.UNKNOWN)) == []
+
+
+@pytest.mark.parametrize(("kind", "code", "title", "flagged"), [
+    (InvoiceKind.VAT_E_NORMAL, "052002069111", "江苏增值税电子普通发票", True),  # 3 read as 5: 贵州's region
+    (InvoiceKind.VAT_E_NORMAL, "032002069111", "江苏增值税电子普通发票", False),
+    (InvoiceKind.VAT_E_NORMAL, "037021953311", "山东增值税电子普通发票", False),  # 青岛 (3702) is in 山东
+    (InvoiceKind.VAT_E_NORMAL, "044031900111", "深圳增值税电子普通发票", False),
+    (InvoiceKind.VAT_SPECIAL, "3300191130", "浙江增值税专用发票", False),  # 10 digits: region first
+    (InvoiceKind.VAT_SPECIAL, "4400191130", "浙江增值税专用发票", True),
+    (InvoiceKind.VAT_E_NORMAL, "052002069111", "增值税电子普通发票", False),  # no province to compare
+    (InvoiceKind.QUOTA, "111025345075", "江苏通用定额发票", False),  # not a VAT code
+])
+def test_a_vat_code_from_another_province_than_the_title_is_an_issue(kind, code, title, flagged):
+    issues = validate_invoice(invoice(kind=kind, invoice_code=code, title=title))
+    assert ("code_region_mismatch" in codes(issues)) is flagged

@@ -110,3 +110,14 @@ def test_a_buyer_tax_id_ocr_could_not_read_goes_to_finance_without_asking_for_a_
 def test_another_companys_valid_tax_id_read_clearly_still_asks_for_a_reissue():
     [f] = check_invoices([_photographed("91330000734500338C")], COMPANY)
     assert "重开" in f.message_zh and "reading" not in f.evidence
+
+
+def test_a_code_from_another_province_than_the_title_blocks_for_a_check_against_the_original():
+    inv = make_invoice(code="052002069111", kind=InvoiceKind.VAT_E_NORMAL)
+    inv.set("title", "江苏增值税电子普通发票", 0.99, FieldSource.OCR)
+    from pipeline.validate import validate_invoice
+
+    validate_invoice(inv)
+    [f] = check_invoices([inv], COMPANY)
+    assert f.rule_id == "R1" and f.severity is Severity.BLOCK
+    assert "052002069111" in f.message_zh and "江苏" in f.message_zh and "misread" in f.message_en
