@@ -43,8 +43,9 @@ from benchmarks.truth import REAL, REPO, load_cases, score
 
 FIELDS = ("invoice_number", "invoice_code", "issue_date", "total_incl_tax", "seller_tax_id")
 ENGINES = ("rapidocr", "rapidocr-onnxruntime", "rapidocr-default", "rapidocr-default-raw", "tesseract")
-VARIANTS = {"rapidocr-onnxruntime": {"ocr_backend": "rapidocr", "ocr_runtime": "onnxruntime"},  # our engine, other
-            "rapidocr-openvino": {"ocr_backend": "rapidocr", "ocr_runtime": "openvino"},  # settings
+# our engine with other settings, or the plain call on the raw photo
+VARIANTS = {"rapidocr-onnxruntime": {"ocr_backend": "rapidocr", "ocr_runtime": "onnxruntime"},
+            "rapidocr-openvino": {"ocr_backend": "rapidocr", "ocr_runtime": "openvino"},
             "rapidocr-default-raw": {"ocr_backend": "rapidocr-default"}}
 RAW = {"rapidocr-default-raw"}  # OCR on the photo as decoded, without our clean-up
 SETS = ("photos", "real", "real_noqr")
@@ -215,7 +216,9 @@ def table(results: list[dict]) -> str:
             scored = [r for r in recs if r["marks"]]  # documents that print none of the five are not counted
             perfect = sum(all(r["marks"].values()) for r in scored)
             ocr = _median([r["ocr"] for r in recs])
-            engine = res["engine"] + (f" ({res['runtime']})" if res.get("runtime") and res["engine"] == "rapidocr" else "")
+            engine = res["engine"]
+            if engine == "rapidocr" and res.get("runtime"):
+                engine += f" ({res['runtime']})"  # which runtime ``auto`` chose
             rows.append(f"| {set_name} | {engine} | {len(recs)} | {_median([r['wall'] for r in recs]):.2f} | "
                         f"{ocr if ocr is None else f'{ocr:.2f}'} | {stage_text} | " + " | ".join(cells)
                         + f" | {perfect}/{len(scored)} | {res['peak_rss_mb']:.0f} |")

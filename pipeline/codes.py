@@ -12,6 +12,9 @@ Contract:
   title wins. 卷式/卷票 and 通行费 must be read exactly to refine 普通发票 / 电子普通发票.
 * ``is_digital_number`` / ``split_digital_number`` / ``region_of_digital_number``: the 20-digit 数电 number
   (``25442000000012341234`` → year 2025, region ``'44'``, channel ``'2'``).
+* ``region_of_code`` / ``region_of_title``: the province (GB/T 2260, two digits) a VAT 发票代码 names (digits 1–2
+  of a 10-digit code, 2–3 of a 12-digit one) and the one a printed title starts with (``江苏增值税电子普通发票`` →
+  ``'32'``; a 计划单列市 such as 深圳 or 青岛 gives its province); ``None`` when they do not say.
 """
 
 from __future__ import annotations
@@ -147,7 +150,30 @@ def region_of_digital_number(n: str) -> str:
     return split_digital_number(n).region
 
 
+_PROVINCES = {
+    "北京": "11", "天津": "12", "河北": "13", "山西": "14", "内蒙古": "15", "辽宁": "21", "大连": "21", "吉林": "22",
+    "黑龙江": "23", "上海": "31", "江苏": "32", "浙江": "33", "宁波": "33", "安徽": "34", "福建": "35", "厦门": "35",
+    "江西": "36", "山东": "37", "青岛": "37", "河南": "41", "湖北": "42", "湖南": "43", "广东": "44", "深圳": "44",
+    "广西": "45", "海南": "46", "重庆": "50", "四川": "51", "贵州": "52", "云南": "53", "西藏": "54", "陕西": "61",
+    "甘肃": "62", "青海": "63", "宁夏": "64", "新疆": "65",
+}
+
+
+def region_of_code(code: str) -> str | None:
+    """The province digits of a VAT 发票代码; ``None`` for local and unknown codes."""
+    if kind_from_code(code) is None:
+        return None
+    a = code.strip()
+    return a[:2] if len(a) == 10 else a[1:3]
+
+
+def region_of_title(title: str) -> str | None:
+    """The province a printed title starts with."""
+    head = title.strip() if isinstance(title, str) else ""
+    return next((region for name, region in _PROVINCES.items() if head.startswith(name)), None)
+
+
 __all__ = [
     "DigitalNumberParts", "invoice_type_from_code", "is_digital_number", "kind_from_code", "kind_from_qr_type",
-    "kind_from_title", "region_of_digital_number", "split_digital_number",
+    "kind_from_title", "region_of_code", "region_of_digital_number", "region_of_title", "split_digital_number",
 ]

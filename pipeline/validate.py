@@ -20,9 +20,8 @@ Issue codes:
   one; the small-scale 征收率 (1%, 3%), 0% and 免税 are accepted for every 简称.
 * ``code_kind_mismatch``: the 发票代码 says another kind than the one extracted (通行费 / 卷式 refine 普通发票
   and are not a mismatch), or a 数电 kind (which has no 发票代码) carries one.
-* ``code_region_mismatch``: a VAT invoice whose 发票代码 names another province (GB/T 2260: digits 1–2 of a
-  10-digit code, 2–3 of a 12-digit one) than its printed title (``江苏增值税电子普通发票`` → 32; a 计划单列市 such as
-  深圳 or 青岛 counts as its province): a misread code, or not a genuine invoice.
+* ``code_region_mismatch``: a VAT 发票代码 that names another province than the printed title
+  (``pipeline.codes.region_of_code`` / ``region_of_title``): a misread code, or not a genuine invoice.
 * ``ticket_tax``: a printed ticket tax that is not the passenger-transport tax (DOMAIN §1.5): rail 9% of the
   fare, air 9% of fare + fuel surcharge (tolerance 0.01); ``fare_sum``: an air itinerary whose 合计 is not
   票价 + 燃油附加费 + 民航发展基金 + 其他税费 (+ 保险费).
@@ -36,7 +35,7 @@ import re
 from dataclasses import replace
 from decimal import Decimal
 
-from pipeline.codes import kind_from_code
+from pipeline.codes import kind_from_code, region_of_code, region_of_title
 from pipeline.money import from_upper, tax_from_inclusive
 from pipeline.qr_payload import QrPayload, parse_invoice_qr
 from pipeline.taxid import classify_tax_id
@@ -203,28 +202,15 @@ def _kind_consistency(inv: Invoice) -> list[ValidationIssue]:
     return out
 
 
-_PROVINCES = {
-    "北京": "11", "天津": "12", "河北": "13", "山西": "14", "内蒙古": "15", "辽宁": "21", "大连": "21", "吉林": "22",
-    "黑龙江": "23", "上海": "31", "江苏": "32", "浙江": "33", "宁波": "33", "安徽": "34", "福建": "35", "厦门": "35",
-    "江西": "36", "山东": "37", "青岛": "37", "河南": "41", "湖北": "42", "湖南": "43", "广东": "44", "深圳": "44",
-    "广西": "45", "海南": "46", "重庆": "50", "四川": "51", "贵州": "52", "云南": "53", "西藏": "54", "陕西": "61",
-    "甘肃": "62", "青海": "63", "宁夏": "64", "新疆": "65",
-}
-_VAT_LEGACY = frozenset({InvoiceKind.VAT_SPECIAL, InvoiceKind.VAT_NORMAL, InvoiceKind.VAT_E_NORMAL,
-                         InvoiceKind.VAT_E_SPECIAL, InvoiceKind.VAT_E_TOLL, InvoiceKind.VAT_ROLL})
-
-
 def _code_region(inv: Invoice) -> list[ValidationIssue]:
     code, title = inv.get("invoice_code"), inv.get("title")
-    if inv.kind not in _VAT_LEGACY or not isinstance(code, str) or not isinstance(title, str):
+    region = region_of_code(code) if isinstance(code, str) else None
+    printed = region_of_title(title) if isinstance(title, str) else None
+    if region is None or printed is None or region == printed:
         return []
-    region = code[1:3] if len(code) == 12 and code[0] == "0" else code[:2] if len(code) == 10 else None
-    province = next((p for p in _PROVINCES if title.startswith(p)), None)
-    if region is None or province is None or region == _PROVINCES[province]:
-        return []
-    return [_issue("code_region_mismatch", f"the 发票代码 {code} is from region {region}, but the title says "
-                                           f"{province} ({_PROVINCES[province]})",
-                   invoice_code=code, code_region=region, title=title, title_region=_PROVINCES[province])]
+    return [_issue("code_region_mismatch", f"the 发票代码 {code} is from region {region}, but the title "
+                                           f"{title} is from region {printed}",
+                   invoice_code=code, code_region=region, title=title, title_region=printed)]
 
 
 def _printed_tax(inv: Invoice) -> Decimal | None:

@@ -20,7 +20,8 @@ from decimal import Decimal
 
 from pipeline.policy.base import finding, money
 from pipeline.policy.inputs import CheckContext, ClaimLine
-from pipeline.taxid import is_valid_id_card, is_valid_uscc
+from pipeline.policy.schema import Routing
+from pipeline.taxid import classify_tax_id
 from pipeline.types import FieldSource, Finding, Invoice, InvoiceKind, Severity
 
 # Kinds that are tax vouchers issued to a buyer, so R5 applies.
@@ -164,14 +165,16 @@ def r5_buyer(line: ClaimLine, ctx: CheckContext) -> list[Finding]:
             f"The invoice is made out to '{name or '(blank)'}', not to '{company.legal_name}'; "
             "ask the seller to reissue it.",
             line, buyer_name=name or "", expected=company.legal_name))
-    if not company.is_our_tax_id(tax_id) and _misread_tax_id(inv, ctx):
+    if company.is_our_tax_id(tax_id):
+        return findings
+    if _misread_tax_id(inv, ctx):
         findings.append(finding(
             "R5", Severity.BLOCK,
             f"未能可靠识别购买方纳税人识别号（读到“{tax_id or '（空）'}”），需财务对照原件核对是否为公司税号 {company.tax_id}",
             f"The buyer tax ID could not be read reliably (read '{tax_id or '(blank)'}'); finance must check the "
             f"image against the company's ({company.tax_id}).",
             line, buyer_tax_id=tax_id or "", expected=company.tax_id, reading="unreliable"))
-    elif not company.is_our_tax_id(tax_id):
+    else:
         findings.append(finding(
             "R5", Severity.BLOCK,
             f"购买方纳税人识别号“{tax_id or '（空）'}”与公司税号 {company.tax_id} 不一致，请让商家重开发票",
@@ -179,6 +182,9 @@ def r5_buyer(line: ClaimLine, ctx: CheckContext) -> list[Finding]:
             "ask the seller to reissue the invoice.",
             line, buyer_tax_id=tax_id or "", expected=company.tax_id))
     return findings
+
+
+_UNREADABLE_TAX_IDS = {"uscc_bad_checksum", "unknown"}  # classify_tax_id's answers for no taxpayer ID at all
 
 
 def _misread_tax_id(inv: Invoice, ctx: CheckContext) -> bool:
@@ -190,6 +196,5 @@ def _misread_tax_id(inv: Invoice, ctx: CheckContext) -> bool:
         return any(v.source is FieldSource.OCR for v in inv.fields.values())
     if fv.source is not FieldSource.OCR:
         return False
-    threshold = ctx.policy.routing.min_field_confidence if ctx.policy is not None else 0.85
-    value = str(fv.value)
-    return fv.confidence < threshold or not (is_valid_uscc(value) or is_valid_id_card(value))
+    routing = ctx.policy.routing if ctx.policy is not None else Routing()
+    return fv.confidence < routing.min_field_confidence or classify_tax_id(str(fv.value)) in _UNREADABLE_TAX_IDS

@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.codes import (
     invoice_type_from_code, is_digital_number, kind_from_code, kind_from_qr_type, kind_from_title,
-    region_of_digital_number, split_digital_number,
+    region_of_code, region_of_digital_number, region_of_title, split_digital_number,
 )
 from pipeline.types import InvoiceKind as K
 
@@ -170,3 +170,10 @@ def test_real_titles(name, title, code):
     by_code = kind_from_code(code) if code else None
     if by_code is not None:
         assert by_title == by_code or (by_code, by_title) == (K.VAT_E_TOLL, K.VAT_E_NORMAL)
+
+
+def test_province_of_a_vat_code_and_of_a_printed_title():
+    assert region_of_code("032002069111") == "32" and region_of_code("4400191130") == "44"
+    assert region_of_code("111025345075") is None and region_of_code("") is None  # a local code, nothing
+    assert region_of_title("江苏增值税电子普通发票") == "32" and region_of_title("深圳增值税电子普通发票") == "44"
+    assert region_of_title("增值税电子普通发票") is None
