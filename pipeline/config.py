@@ -26,6 +26,8 @@ class PipelineSettings(BaseSettings):
     ocr_rec_batch_num: int = 6
     ocr_rec_batch_width: int = 1600  # at most this many padded pixels per recognition batch (bounds peak memory)
     ocr_skip_cipher: bool = True  # drop the 密码区 boxes between detection and recognition (4 long lines of noise)
+    # leave unread the values labelled 地址、电话 / 开户行及账号 (read the labels first; pipeline.ocr.regions)
+    ocr_skip_unneeded: bool = True
     # re-read a taxpayer ID that fails the USCC checks, or a date that is no date, from the recogniser's second
     # choices (pipeline.ocr.repair)
     ocr_repair: bool = True

@@ -31,3 +31,18 @@ def test_rapidocr_reads_printed_text_with_boxes():
 def test_rapidocr_on_a_blank_image_returns_nothing():
     engine = get_engine("rapidocr", PipelineSettings())
     assert engine.recognize(np.full((200, 300, 3), 255, np.uint8)) == []
+
+
+def test_detection_preprocessing_is_rapidocrs_exactly():
+    from rapidocr.ch_ppocr_det.utils import DetPreProcess
+
+    engine = get_engine("rapidocr", PipelineSettings())
+    detector = engine._ocr.text_det
+    ours = detector.get_preprocess()
+    assert type(ours) is not DetPreProcess  # the lookup-table version is installed
+    theirs = DetPreProcess(detector.limit_side_len, detector.limit_type, detector.mean, detector.std)
+    page = np.random.default_rng(3).integers(0, 256, (700, 1100, 3), dtype=np.uint8)
+    expected = theirs(page)
+    got = ours(page)
+    assert got.dtype == expected.dtype == np.float32 and got.flags["C_CONTIGUOUS"]
+    assert np.array_equal(got, expected)

@@ -64,22 +64,62 @@ def test_rapidocr_with_classifier_on_and_off_reads_the_same_line():
         assert any("33207675" in line.text.replace(" ", "") for line in lines), (use_cls, lines)
 
 
-def test_cipher_boxes_are_dropped_before_recognition():
+def _quad(x0, y0, x1, y1):
+    return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+
+
+def test_cipher_boxes_are_dropped_before_recognition_and_the_rest_reach_the_recogniser():
     from types import SimpleNamespace
 
-    from pipeline.ocr.rapid import _without_cipher
+    from pipeline.ocr.rapid import _layout_aware
 
-    def quad(x0, y0, x1, y1):
-        return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
-
-    cipher = [quad(1000, 200 + 36 * k, 1520, 228 + 36 * k) for k in range(4)]
-    fields = [quad(100, 60, 500, 90), quad(120, 200, 600, 228)]
+    cipher = [_quad(1000, 200 + 36 * k, 1520, 228 + 36 * k) for k in range(4)]
+    fields = [_quad(100, 60, 500, 90), _quad(120, 200, 600, 228)]
     quads = np.array(fields + cipher, dtype=float)
     det = SimpleNamespace(boxes=quads, scores=[0.9] * len(quads))
     crops = [f"crop{i}" for i in range(len(quads))]
     image = np.zeros((1000, 1600, 3), np.uint8)
-    kept_crops, kept = _without_cipher(lambda img, op: (crops, det))(image, {})
+    recognizer = SimpleNamespace(boxes=None)
+    kept_crops, kept = _layout_aware(lambda img, op: (crops, det), True, recognizer)(image, {})
     assert kept_crops == ["crop0", "crop1"] and len(kept.boxes) == 2 and kept.scores == [0.9, 0.9]
+    assert recognizer.boxes == [(100, 60, 500, 90), (120, 200, 600, 228)]
+
+
+def test_address_and_bank_values_are_left_unread_after_their_labels():
+    """The recogniser reads the short label cells first, then only the values extraction uses."""
+    from pipeline.ocr.rapid import _WidthBatched
+
+    boxes = [(90, 200, 190, 228), (220, 200, 700, 228),   # 名称 | the buyer's name
+             (90, 240, 200, 268), (220, 240, 760, 268),   # 地址、电话 | an address
+             (90, 280, 210, 308), (220, 280, 800, 308),   # 开户行及账号 | a bank account
+             (300, 600, 1100, 628)]                       # a line without a label
+    texts = ["名称：", "北京某某科技有限公司", "地址、电话：", "北京市海淀区某路1号 010-1234567", "开户行及账号：",
+             "中国银行北京分行 1234567890", "价税合计"]
+    crops = [np.full((28, int(x1 - x0), 3), k, np.uint8) for k, (x0, y0, x1, y1) in enumerate(boxes)]
+    read: list[int] = []
+
+    class Recognizer:  # rapidocr's TextRecognizer: recognises a batch; each crop's fill value says which it is
+        rec_batch_num, rec_image_shape = 6, [3, 48, 160]
+
+        def __call__(self, request):
+            from rapidocr.ch_ppocr_rec import TextRecOutput
+
+            ids = [int(im[0, 0, 0]) for im in request.img]
+            read.extend(ids)
+            return TextRecOutput(request.img, tuple(texts[i] for i in ids), tuple(0.9 for _ in ids),
+                                 tuple(None for _ in ids), 0.0)
+
+    from rapidocr.ch_ppocr_rec import TextRecInput
+
+    wrapped = _WidthBatched(Recognizer(), 1600)
+    wrapped.boxes = boxes
+    out = wrapped(TextRecInput(img=crops))
+    assert sorted(read) == [0, 1, 2, 4, 6] and wrapped.skipped == 2
+    assert out.txts == (texts[0], texts[1], texts[2], "", texts[4], "", texts[6])
+    assert wrapped.boxes is None  # used once: the next call (another page) must hand over its own
+    read.clear()
+    out = wrapped(TextRecInput(img=crops))  # without boxes every crop is read
+    assert sorted(read) == list(range(7)) and out.txts == tuple(texts)
 
 
 def test_width_batches_keep_rapidocrs_order_and_put_long_lines_in_small_batches():

@@ -1,4 +1,6 @@
-from pipeline.ocr.regions import cipher_rows
+import pytest
+
+from pipeline.ocr.regions import cipher_rows, labelled_values, unneeded_label
 
 W, H = 1600.0, 1000.0
 CIPHER = [(1000.0, 200.0 + 36 * k, 1520.0 + 4 * (k % 2), 228.0 + 36 * k) for k in range(4)]
@@ -35,3 +37,27 @@ def test_rows_far_apart_are_not_one_stack():
 
 def test_no_boxes():
     assert cipher_rows([], W, H) == set()
+
+
+def test_values_in_their_own_cells_are_paired_with_the_label_to_their_left():
+    boxes = [(90.0, 200.0, 190.0, 228.0), (220.0, 200.0, 700.0, 228.0),  # label | value
+             (90.0, 240.0, 200.0, 268.0), (230.0, 242.0, 760.0, 270.0),  # label | value, a little lower
+             (300.0, 300.0, 1100.0, 328.0),  # a long line alone
+             (90.0, 400.0, 190.0, 428.0), (500.0, 400.0, 1000.0, 428.0),  # too far apart
+             (90.0, 500.0, 200.0, 528.0), (210.0, 520.0, 700.0, 548.0)]  # not on the same row
+    assert labelled_values(boxes) == {1: 0, 3: 2}
+    assert labelled_values([]) == {}
+
+
+def test_a_long_cell_is_no_label_and_a_label_is_no_value():
+    # a long line left of another long line is not a label; a short box right of a label is not its value
+    assert labelled_values([(90.0, 200.0, 600.0, 228.0), (620.0, 200.0, 1100.0, 228.0)]) == {}
+    assert labelled_values([(90.0, 200.0, 190.0, 228.0), (200.0, 200.0, 260.0, 228.0)]) == {}
+
+
+@pytest.mark.parametrize(("label", "unneeded"), [
+    ("地址、电话：", True), ("地址，电话", True), ("开户行及账号：", True), ("开户行交号", True), ("监督电话", True),
+    ("名称：", False), ("纳税人识别号：", False), ("统一社会信用代码/纳税人识别号：", False), ("开票日期", False),
+    ("发票号码", False), ("价税合计（大写）", False), ("", False)])
+def test_only_address_phone_and_bank_labels_are_unneeded(label, unneeded):
+    assert unneeded_label(label) is unneeded

@@ -84,3 +84,14 @@ def test_a_blurred_code_is_decoded_after_sharpening(module_px, sigma, monkeypatc
     assert found.text == PAYLOAD
     monkeypatch.setattr(qr, "_unsharp", lambda grey, sigma=2.0: grey)
     assert decode_qr(page) == []  # so the case really needs the sharpened pass
+
+
+def test_with_zxing_a_page_without_a_code_skips_opencv(monkeypatch):
+    if qr.zxingcpp is None:
+        pytest.skip("zxing-cpp is not installed")
+
+    def opencv(grey):
+        raise AssertionError("OpenCV never found a code zxing-cpp missed (qr.py): it is not run")
+
+    monkeypatch.setattr(qr, "_opencv", opencv)
+    assert decode_qr(np.full((900, 1300, 3), 255, np.uint8)) == []
