@@ -67,7 +67,8 @@ def labelled_values(boxes: Sequence[Box]) -> dict[int, int]:
         best, best_gap = None, MAX_LABEL_GAP * h
         for j, (a0, b0, a1, b1) in enumerate(boxes):
             lh = b1 - b0
-            if j == i or lh <= 0 or (a1 - a0) / lh > LABEL_ASPECT or abs((b0 + b1) - (y0 + y1)) / 2 > 0.5 * min(h, lh):
+            same_row = lh > 0 and abs((b0 + b1) - (y0 + y1)) / 2 <= 0.5 * min(h, lh)
+            if j == i or not same_row or (a1 - a0) / lh > LABEL_ASPECT:
                 continue
             gap = x0 - a1
             if -0.5 * h <= gap <= best_gap and a0 < x0:
