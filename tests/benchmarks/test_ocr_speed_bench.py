@@ -66,3 +66,22 @@ def test_worker_memory_reads_peak_and_resident_memory_of_a_process():
 
     status = _status(os.getpid())
     assert _mb(status["VmHWM"]) >= _mb(status["VmRSS"]) > 10
+
+
+def test_vat_photo_medians_count_vat_invoices_only():
+    from benchmarks.ocr_speed_bench import vat_photos
+
+    def rec(case, ocr, set_name="photos"):
+        return {"set": set_name, "case": case, "ocr": ocr, "wall": ocr + 0.1}
+
+    ours = {"engine": "rapidocr", "records": [rec("000_vat_e_normal.jpg", 1.0), rec("001_digital_normal.jpg", 0.5),
+                                               rec("002_digital_special.jpg", 0.8), rec("004_taxi.jpg", 0.1),
+                                               rec("01_vat_e_normal_x.png", 0.1, "real")]}
+    plain = {"engine": "rapidocr-default-raw",
+             "records": [rec("000_vat_e_normal.jpg", 3.0), rec("001_digital_normal.jpg", 1.0),
+                         rec("002_digital_special.jpg", 2.0), rec("004_taxi.jpg", 9.0)]}
+    lines = vat_photos([ours, plain]).splitlines()
+    assert lines[0].endswith("rapidocr: median OCR 0.80 s, whole read 0.90 s over 3 images; "
+                             "OCR speed-up over rapidocr-default-raw: median 2.50x")
+    assert lines[1].endswith("rapidocr-default-raw: median OCR 2.00 s, whole read 2.10 s over 3 images")
+    assert vat_photos([{"engine": "rapidocr", "records": [rec("004_taxi.jpg", 0.1)]}]) == ""
