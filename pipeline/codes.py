@@ -169,7 +169,7 @@ def region_of_code(code: str) -> str | None:
 
 def region_of_title(title: str) -> str | None:
     """The province a printed title starts with."""
-    head = title.strip() if isinstance(title, str) else ""
+    head = title.strip()
     return next((region for name, region in _PROVINCES.items() if head.startswith(name)), None)
 
 

@@ -152,13 +152,9 @@ class _WidthBatched:
         scores: list[float] = [0.0] * len(images)
         words: list = [None] * len(images)
         elapse, viser = 0.0, None
-        boxes, self.boxes = self.boxes, None
-        deferred = labelled_values(boxes) if boxes is not None and len(boxes) == len(images) else {}
-        rounds = [[i for i in range(len(images)) if i not in deferred], list(deferred)]
-        for number, indices in enumerate(rounds):
-            if number == 1:  # the labels are read: leave the values no extraction uses unread
-                indices = [i for i in indices if not unneeded_label(txts[deferred[i]])]
-                self.skipped += len(deferred) - len(indices)
+
+        def read(indices: list[int]) -> None:
+            nonlocal elapse, viser
             for batch in width_batches([widths[i] for i in indices], self._batch_num, self._batch_width):
                 batch = [indices[k] for k in batch]
                 out = self._recognizer(TextRecInput(img=[images[i] for i in batch],
@@ -169,6 +165,13 @@ class _WidthBatched:
                     txts[i], scores[i], words[i] = out.txts[j], out.scores[j], out.word_results[j]
                 if self._class_map is not None:
                     self._repair(batch, images, txts)
+
+        boxes, self.boxes = self.boxes, None
+        deferred = labelled_values(boxes) if boxes is not None and len(boxes) == len(images) else {}
+        read([i for i in range(len(images)) if i not in deferred])
+        wanted = [i for i in deferred if not unneeded_label(txts[deferred[i]])]  # the labels are read by now
+        self.skipped += len(deferred) - len(wanted)
+        read(wanted)
         return TextRecOutput(images, tuple(txts), tuple(scores), tuple(words), elapse, viser)
 
     def _repair(self, batch: list[int], images: list[np.ndarray], txts: list[str]) -> None:
@@ -191,26 +194,22 @@ def _lut_preprocess(detector):
     """Replace rapidocr's detection preprocessing (resize, then ``(x / 255 - mean) / std`` in float64, cast to
     float32: ~45 ms on a 960 px page) by the same resize and a per-channel lookup table of those very float32
     values (~7 ms, bit-identical)."""
-    from rapidocr.ch_ppocr_det.utils import DetPreProcess
-
-    base = DetPreProcess(detector.limit_side_len, detector.limit_type, detector.mean, detector.std)
+    own = detector.get_preprocess()  # rapidocr builds this one per page from fixed settings: one serves every page
     levels = np.arange(256, dtype=np.float32).reshape(256, 1)
-    table = ((levels * base.scale - base.mean.reshape(1, -1)) / base.std.reshape(1, -1)).astype(np.float32)
+    table = ((levels * own.scale - own.mean.reshape(1, -1)) / own.std.reshape(1, -1)).astype(np.float32)
 
-    class LutDetPreProcess(DetPreProcess):
-        def __call__(self, img: np.ndarray):
-            if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != table.shape[1]:
-                return super().__call__(img)
-            resized = self.resize(img)
-            if resized is None:
-                return None
-            out = np.empty((1, resized.shape[2], *resized.shape[:2]), dtype=np.float32)
-            for c in range(resized.shape[2]):
-                out[0, c] = table[resized[:, :, c], c]
-            return out
+    def preprocess(img: np.ndarray):
+        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != table.shape[1]:
+            return own(img)
+        resized = own.resize(img)
+        if resized is None:
+            return None
+        out = np.empty((1, resized.shape[2], *resized.shape[:2]), dtype=np.float32)
+        for c in range(resized.shape[2]):
+            out[0, c] = table[resized[:, :, c], c]
+        return out
 
-    detector.get_preprocess = lambda: LutDetPreProcess(detector.limit_side_len, detector.limit_type,
-                                                       detector.mean, detector.std)
+    detector.get_preprocess = lambda: preprocess
 
 
 def _layout_aware(detect_and_crop, skip_cipher: bool, recognizer: "_WidthBatched | None"):
