@@ -1,4 +1,5 @@
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,6 +52,39 @@ def test_an_input_larger_than_the_square_goes_to_a_dynamic_model(detector_path):
     session = openvino_runtime.OpenVinoSession(detector_path, threads=1, square=128)
     out = session(np.zeros((1, 3, 96, 320), np.float32))
     assert out.shape == (1, 1, 96, 320) and session._dynamic is not None
+
+
+def test_the_width_ladder_starts_at_its_base_and_climbs_by_a_quarter():
+    from pipeline.ocr.openvino_runtime import ladder_width
+
+    assert [ladder_width(w, 160) for w in (1, 100, 160, 161, 200, 201, 320, 321)] == [8, 104, 160, 200, 200, 256,
+                                                                                      320, 400]
+    rungs = sorted({ladder_width(w, 160) for w in range(161, 4000)})
+    assert all(b % 8 == 0 and 1.2 <= b / a <= 1.3 for a, b in zip(rungs, rungs[1:]))  # few shapes, little padding
+
+
+def test_a_ladder_session_reads_a_line_as_the_plain_session_does():
+    """The recogniser on OpenVINO pads each batch to a rung of the width ladder (the CPU plugin is slow on every new
+    input shape): a few more timesteps over the padding, the same reading of a clear line."""
+    import cv2
+
+    from pipeline.ocr.rapid import MODEL_FILES, models_dir
+
+    pytest.importorskip("openvino")
+    path = models_dir() / MODEL_FILES["Rec"]
+    line = np.full((60, 420, 3), 255, np.uint8)
+    cv2.putText(line, "NO 33207675", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (0, 0, 0), 3, cv2.LINE_AA)
+    width = round(48 * line.shape[1] / line.shape[0])
+    batch = (cv2.resize(line, (width, 48)).astype(np.float32).transpose(2, 0, 1)[None] / 255 - 0.5) / 0.5
+    plain = openvino_runtime.OpenVinoSession(path, threads=1)(batch)
+    laddered = openvino_runtime.OpenVinoSession(path, threads=1, ladder=160)(batch)
+    assert laddered.shape[1] > plain.shape[1]  # the line was padded
+
+    def reading(out: np.ndarray) -> list[int]:
+        best = out[0].argmax(axis=1)
+        return [int(k) for i, k in enumerate(best) if k and (i == 0 or k != best[i - 1])]
+
+    assert len(reading(plain)) >= 10 and reading(laddered) == reading(plain)
 
 
 def test_the_openvino_runtime_replaces_the_detection_and_recognition_sessions(detector_path):
