@@ -27,8 +27,8 @@ substitution inside the 组织机构代码 must pass both checks, so few do). Me
 was set on, tried 3 times: 2 right (odds 0.057 and 0.0067), 1 declined (4e-7, would have been wrong); on a fresh draw
 of 60, tried 4 times: 1 wrong (odds 0.044, a seal's ID two edits away from the printed one; no key field), 3
 declined; on the real images tried once, declined. A wrong repair is possible at any odds, hence the low confidence.
-``Repair.odds`` (its probability over the greedy reading's, at most 1) is a confidence the caller should pass on. ``needs_repair(text)``
-says, without the model, whether a line holds such a token.
+``Repair.odds`` (its probability over the greedy reading's, at most 1) is a confidence the caller should pass on.
+``needs_repair(text)`` says, without the model, whether a line holds such a token.
 """
 
 from __future__ import annotations
