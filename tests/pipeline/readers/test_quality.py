@@ -82,9 +82,9 @@ def test_glare_spot_on_grey_paper():
 
 def test_a_small_glare_spot_is_enough_to_warn():
     page = (_page().astype(np.float32) * 0.8).astype(np.uint8)
-    cv2.circle(page, (500, 400), 160, (255, 255, 255), -1)  # measures ~2.8%: enough to erase a number
+    cv2.circle(page, (500, 400), 135, (255, 255, 255), -1)  # under 2%: a spot like this erased a receipt's number
     q = assess(page)
-    assert 0.02 <= q.glare < 0.04 and GLARE in q.problems
+    assert 0.01 <= q.glare < 0.02 and GLARE in q.problems
 
 
 def test_blank_white_image_has_nothing_to_complain_about():
