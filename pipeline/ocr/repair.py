@@ -177,12 +177,13 @@ def _variants(read: list[list[int]], gaps: list[list[int]], length: int,
 
 
 def _best(folded: np.ndarray, reading: list[int], variants: dict[tuple[int, ...], int],
-          valid: Callable[[tuple[int, ...]], bool]) -> tuple[tuple[int, ...], float] | None:
+          valid: Callable[[tuple[int, ...]], bool],
+          min_odds_per_edit: float = MIN_ODDS_PER_EDIT) -> tuple[tuple[int, ...], float] | None:
     """The accepted variant and its odds against the reading, or ``None`` (see the module's contract)."""
     scored = [(_log_ctc(folded, list(labels)), labels, edits) for labels, edits in variants.items() if valid(labels)]
     if not scored:
         return None
-    prior = math.log(MIN_ODDS_PER_EDIT)
+    prior = math.log(min_odds_per_edit)
     scored.sort(key=lambda s: s[0] + s[2] * prior, reverse=True)
     best, labels, edits = scored[0]
     odds = best - _log_ctc(folded, reading)
@@ -193,27 +194,12 @@ def _best(folded: np.ndarray, reading: list[int], variants: dict[tuple[int, ...]
     return labels, min(1.0, math.exp(odds))
 
 
-def _best_single_substitution(folded: np.ndarray, reading: list[int],
-                              valid: Callable[[tuple[int, ...]], bool]) -> tuple[tuple[int, ...], float] | None:
-    """The valid ID one character away from ``reading`` (any USCC character; digits in positions 3–8) that the
-    probabilities clearly favour, and its odds against the reading (see the module's contract)."""
-    scored = []
-    for pos, head in enumerate(reading):
-        for label in range(1, len(USCC_CHARSET) + 1):
-            if label == head or (pos in _ID_DIGITS_ONLY and not _char(label).isdigit()):
-                continue
-            labels = tuple(reading[:pos]) + (label,) + tuple(reading[pos + 1:])
-            if valid(labels):
-                scored.append((_log_ctc(folded, list(labels)), labels))
-    if not scored:
-        return None
-    scored.sort(reverse=True)
-    best, labels = scored[0]
-    odds = best - _log_ctc(folded, reading)
-    margin = best - scored[1][0] if len(scored) > 1 else math.inf
-    if odds < math.log(SINGLE_MIN_ODDS) or margin < math.log(MARGIN):
-        return None
-    return labels, min(1.0, math.exp(odds))
+def _single_substitutions(reading: list[int]) -> dict[tuple[int, ...], int]:
+    """Every reading one character away from ``reading`` (any USCC character; digits in positions 3–8), one edit
+    each."""
+    return {tuple(reading[:pos]) + (label,) + tuple(reading[pos + 1:]): 1
+            for pos, head in enumerate(reading) for label in range(1, len(USCC_CHARSET) + 1)
+            if label != head and (pos not in _ID_DIGITS_ONLY or _char(label).isdigit())}
 
 
 def _id_candidates(text: str) -> Iterator[re.Match[str]]:
@@ -267,7 +253,7 @@ def _repair_id(text: str, match: re.Match[str], probs, runs, class_map: ClassMap
     reading = [r[0] for r in read]
     found = _best(folded, reading, _variants(read, gaps, 18, MAX_CHANGES), valid)
     if found is None and len(reading) == 18:
-        found = _best_single_substitution(folded, reading, valid)
+        found = _best(folded, reading, _single_substitutions(reading), valid, SINGLE_MIN_ODDS)
     if found is None:
         return None
     value = "".join(map(_char, found[0]))
