@@ -1,0 +1,99 @@
+"""Motion blur: estimate a straight camera-shake blur from the page itself and undo it (Wiener deconvolution).
+
+A hand that moves while the shutter is open smears every point of the photo along one short line. Its Fourier
+transform multiplies the page's spectrum by a sinc whose zeros are evenly spaced along that line's direction, and
+the log spectrum's inverse transform (the *cepstrum*) then shows a sharp negative peak at the blur's own length
+and direction from the origin (Cannon 1976). Text pages have strong periodic structure of their own (line pitch,
+character pitch), so the deepest cepstral minimum is not always the blur: ``motion_candidates`` returns the few
+deepest local minima, and the caller keeps a deconvolution only when something can check it: a VAT invoice's QR
+code that decodes afterwards (its Reed–Solomon code makes a wrong decode all but impossible).
+
+Contract: ``motion_candidates(grey) -> list[Motion]`` for a uint8 greyscale page (any size ≥ 64 px; the central
+half is used), deepest first, at most ``MAX_CANDIDATES``, lengths ``MIN_LENGTH``–``MAX_LENGTH`` px.
+``deconvolve(image, motion, noise=NOISE) -> uint8 image`` of the same shape (BGR or grey) with that blur undone;
+``noise`` is the Wiener regularisation (higher: less ringing, less sharpening). ``deconvolve`` takes ~0.1 s per
+colour plane of a 3-megapixel photo (OpenCV's DFT).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+MIN_LENGTH, MAX_LENGTH = 3, 14  # px: below 3 OCR copes; beyond ~14 the text is gone
+MAX_CANDIDATES = 3
+NOISE = 0.01
+_EPS = 1e-3
+
+
+@dataclass(frozen=True)
+class Motion:
+    length: float  # px
+    angle: float  # degrees in [0, 180), image axes: 0 = along x, 90 = along y (downwards)
+    depth: float  # the cepstral minimum in standard deviations below the ring's mean (more negative: clearer)
+
+
+def motion_candidates(grey: np.ndarray, limit: int = MAX_CANDIDATES) -> list[Motion]:
+    h, w = grey.shape[:2]
+    if min(h, w) < 64:
+        return []
+    crop = grey[h // 4: h - h // 4, w // 4: w - w // 4].astype(np.float32)
+    window = np.outer(np.hanning(crop.shape[0]), np.hanning(crop.shape[1])).astype(np.float32)
+    spectrum = np.abs(np.fft.rfft2((crop - crop.mean()) * window))
+    cepstrum = np.fft.fftshift(np.fft.irfft2(np.log(spectrum + _EPS), s=crop.shape))
+    cy, cx, r = crop.shape[0] // 2, crop.shape[1] // 2, MAX_LENGTH
+    patch = cepstrum[cy - r:cy + r + 1, cx - r:cx + r + 1]
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    radius = np.hypot(yy, xx)
+    ring = (radius >= MIN_LENGTH) & (radius <= MAX_LENGTH) & ((yy > 0) | ((yy == 0) & (xx > 0)))  # one half:
+    values = patch[ring]  # the cepstrum of a real image is symmetric, so each minimum appears twice
+    mean, std = float(values.mean()), float(values.std()) or 1.0
+    found: list[Motion] = []
+    for y, x in zip(yy[ring], xx[ring], strict=True):
+        v = patch[y + r, x + r]
+        neighbours = patch[y + r - 1:y + r + 2, x + r - 1:x + r + 2]
+        if v <= neighbours.min():
+            found.append(Motion(float(np.hypot(y, x)), float(np.degrees(np.arctan2(y, x)) % 180.0),
+                                (float(v) - mean) / std))
+    found.sort(key=lambda m: m.depth)
+    return found[:limit]
+
+
+def _kernel_spectrum(motion: Motion, shape: tuple[int, int]) -> np.ndarray:
+    """The DFT (OpenCV's two-channel layout) of an anti-aliased line of ``motion.length`` px at ``motion.angle`` (a
+    horizontal line turned by bilinear interpolation, the usual model of straight camera shake), centred on the
+    origin (wrapped)."""
+    length = max(1, int(round(motion.length)))
+    size = length | 1  # odd, so the line has a centre pixel
+    line = np.zeros((size, size), np.float32)
+    line[size // 2, (size - length) // 2:(size - length) // 2 + length] = 1.0
+    centre = ((size - 1) / 2, (size - 1) / 2)
+    line = cv2.warpAffine(line, cv2.getRotationMatrix2D(centre, -motion.angle, 1.0), (size, size))
+    kernel = np.zeros(shape, np.float32)
+    ys, xs = np.nonzero(line)
+    np.add.at(kernel, ((ys - size // 2) % shape[0], (xs - size // 2) % shape[1]), line[ys, xs])
+    return cv2.dft(kernel / kernel.sum(), flags=cv2.DFT_COMPLEX_OUTPUT)
+
+
+def deconvolve(image: np.ndarray, motion: Motion, noise: float = NOISE) -> np.ndarray:
+    shape = image.shape[:2]
+    h = _kernel_spectrum(motion, shape)
+    power = h[:, :, 0] ** 2 + h[:, :, 1] ** 2 + np.float32(noise)
+    wiener = np.dstack([h[:, :, 0] / power, -h[:, :, 1] / power])  # conj(H) / (|H|^2 + noise)
+    planes = image[:, :, None] if image.ndim == 2 else image
+    out = np.empty(planes.shape, np.uint8)
+    for c in range(planes.shape[2]):
+        spectrum = cv2.dft(planes[:, :, c].astype(np.float32), flags=cv2.DFT_COMPLEX_OUTPUT)
+        restored = cv2.idft(cv2.mulSpectrums(spectrum, wiener, 0), flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
+        out[:, :, c] = np.clip(restored, 0, 255)
+    return out[:, :, 0] if image.ndim == 2 else out
+
+
+def nearby_lengths(motion: Motion) -> list[Motion]:
+    """``motion`` at its rounded length, then one pixel shorter and longer: the cepstral estimate is good to ±1 px."""
+    base = int(round(motion.length))
+    return [Motion(float(n), motion.angle, motion.depth) for n in (base, base - 1, base + 1)
+            if MIN_LENGTH <= n <= MAX_LENGTH]
+__all__ = ["MAX_CANDIDATES", "Motion", "deconvolve", "motion_candidates", "nearby_lengths"]
