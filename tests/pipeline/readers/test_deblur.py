@@ -66,6 +66,7 @@ def test_deconvolution_keeps_shape_and_type_and_sharpens():
 
 def test_tiny_or_flat_images_give_no_candidates_and_lengths_stay_in_range():
     assert motion_candidates(np.zeros((40, 40), np.uint8)) == []
+    assert motion_candidates(np.full((800, 600), 250, np.uint8)) == []  # blank paper: no tile to measure
     assert [m.length for m in nearby_lengths(Motion(3.2, 10.0, -2.0))] == [3.0, 4.0]
     assert [m.length for m in nearby_lengths(Motion(7.6, 10.0, -2.0))] == [8.0, 7.0, 9.0]
 
