@@ -8,8 +8,9 @@ character pitch), so the deepest cepstral minimum is not always the blur: ``moti
 deepest local minima, and the caller keeps a deconvolution only when something can check it: a VAT invoice's QR
 code that decodes afterwards (its Reed–Solomon code makes a wrong decode all but impossible).
 
-Contract: ``motion_candidates(grey) -> list[Motion]`` for a uint8 greyscale page (any size ≥ 64 px; the central
-three quarters are used, in ``TILE`` px tiles), deepest first, at most ``MAX_CANDIDATES``, lengths ``MIN_LENGTH``–``MAX_LENGTH`` px.
+Contract: ``motion_candidates(grey, limit) -> list[Motion]`` for a uint8 greyscale page (any size ≥ 64 px; the
+central three quarters are used, in ``TILE`` px tiles), deepest first, at most ``limit`` (``MAX_CANDIDATES``),
+lengths ``MIN_LENGTH``–``MAX_LENGTH`` px.
 ``deconvolve(image, motion, noise=NOISE) -> uint8 image`` of the same shape (BGR or grey) with that blur undone;
 ``noise`` is the Wiener regularisation (higher: less ringing, less sharpening). ``deconvolve`` takes ~0.1 s per
 colour plane of a 3-megapixel photo (OpenCV's DFT).
@@ -45,7 +46,7 @@ def motion_candidates(grey: np.ndarray, limit: int = MAX_CANDIDATES) -> list[Mot
     if cepstrum is None:
         return []
     cy, cx, r = cepstrum.shape[0] // 2, cepstrum.shape[1] // 2, MAX_LENGTH
-    patch = np.pad(cepstrum, 1, mode="edge")[cy - r:cy + r + 3, cx - r:cx + r + 3]  # one pixel of margin
+    patch = cepstrum[cy - r - 1:cy + r + 2, cx - r - 1:cx + r + 2]  # the ring's square and one pixel around it
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
     radius = np.hypot(yy, xx)
     ring = (radius >= MIN_LENGTH) & (radius <= MAX_LENGTH) & ((yy > 0) | ((yy == 0) & (xx > 0)))  # one half:
@@ -116,4 +117,6 @@ def nearby_lengths(motion: Motion) -> list[Motion]:
     base = int(round(motion.length))
     return [Motion(float(n), motion.angle, motion.depth) for n in (base, base - 1, base + 1)
             if MIN_LENGTH <= n <= MAX_LENGTH]
+
+
 __all__ = ["MAX_CANDIDATES", "Motion", "deconvolve", "motion_candidates", "nearby_lengths"]

@@ -2,9 +2,9 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.ocr import base
 from pipeline.config import PipelineSettings
 from pipeline.ingest import ingest_bytes
+from pipeline.ocr import base
 from pipeline.readers.deblur import Motion, deconvolve, motion_candidates, nearby_lengths
 from pipeline.readers.image import read_image
 from pipeline.readers.qr import decode_qr
