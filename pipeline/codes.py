@@ -15,6 +15,8 @@ Contract:
 * ``region_of_code`` / ``region_of_title``: the province (GB/T 2260, two digits) a VAT 发票代码 names (digits 1–2
   of a 10-digit code, 2–3 of a 12-digit one) and the one a printed title starts with (``江苏增值税电子普通发票`` →
   ``'32'``; a 计划单列市 such as 深圳 or 青岛 gives its province); ``None`` when they do not say.
+* ``code_in_region(code, region)``: ``code`` with its province digits set to ``region`` when they differ from it in
+  exactly one digit and the result is still a VAT code (a blurred ``3`` read ``5``); ``None`` otherwise.
 """
 
 from __future__ import annotations
@@ -167,6 +169,16 @@ def region_of_code(code: str) -> str | None:
     return a[:2] if len(a) == 10 else a[1:3]
 
 
+def code_in_region(code: str, region: str) -> str | None:
+    """See the module's contract: the only repair of a code that the printed title can justify."""
+    current = region_of_code(code)
+    if current is None or len(region) != 2 or sum(a != b for a, b in zip(current, region, strict=True)) != 1:
+        return None
+    start = 0 if len(code.strip()) == 10 else 1
+    fixed = code.strip()[:start] + region + code.strip()[start + 2:]
+    return fixed if kind_from_code(fixed) == kind_from_code(code) else None
+
+
 def region_of_title(title: str) -> str | None:
     """The province a printed title starts with."""
     head = title.strip()
@@ -174,6 +186,6 @@ def region_of_title(title: str) -> str | None:
 
 
 __all__ = [
-    "DigitalNumberParts", "invoice_type_from_code", "is_digital_number", "kind_from_code", "kind_from_qr_type",
-    "kind_from_title", "region_of_code", "region_of_digital_number", "region_of_title", "split_digital_number",
+    "DigitalNumberParts", "code_in_region", "invoice_type_from_code", "is_digital_number", "kind_from_code",
+    "kind_from_qr_type", "kind_from_title", "region_of_code", "region_of_digital_number", "region_of_title", "split_digital_number",
 ]

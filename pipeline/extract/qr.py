@@ -7,7 +7,7 @@ Contract:
 * ``apply_qr(inv, payload, code)`` writes invoice_number, invoice_code, issue_date, check_code and the amount the
   QR carries (``total_incl_tax`` for 数电 types, ``amount_excl_tax`` for legacy) with source ``QR`` and confidence
   1.0, and sets ``inv.qr_text``. A printed number, code, date or amount that disagrees becomes a
-  ``ValidationIssue`` ``qr_mismatch.<field>``; the QR value wins.
+  ``ValidationIssue`` ``qr_mismatch.<field>``; the QR value wins (and a ``code_region_repaired`` guess is dropped).
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def qr_values(payload: QrPayload) -> dict[str, object]:
 def apply_qr(inv: Invoice, payload: QrPayload, code: QrCode | None = None) -> None:
     inv.qr_text = payload.raw
     amount_field = qr_amount_field(payload)
+    if payload.invoice_code:
+        inv.issues = [i for i in inv.issues if i.code != "code_region_repaired"]
     for key, value in qr_values(payload).items():
         current = inv.fields.get(key)
         if current is not None and current.value != value and (key in COMPARED or key == amount_field):

@@ -7,6 +7,8 @@ Contract: ``extract_vat(layout, inv, source)`` fills ``inv`` from the printed pa
 candidate (小写, 大写, last amount on the 价税合计 row) that equals amount + tax, else the 小写, else the 大写;
 ``complete_amounts`` later computes whichever of the three amounts is still missing (``COMPUTED``). The 密码区
 is never read. Fields not printed are left unset. ``read_identifiers`` is shared with the ticket extractor.
+A 发票代码 read by OCR whose province digits differ from the printed title's province in one digit (a blurred 3
+read 5) is repaired to the title's, at lower confidence, with a ``code_region_repaired`` issue saying so.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from pipeline.codes import kind_from_code
+from pipeline.codes import code_in_region, kind_from_code, region_of_title
 from pipeline.extract import fields as F
 from pipeline.extract.layout import Hit, Layout, Seg, spaced, span_box, union
 from pipeline.money import from_upper, parse_rate
 from pipeline.text import fix_numeric, normalize
-from pipeline.types import Box, FieldSource, Invoice, InvoiceKind, LineItem
+from pipeline.types import Box, FieldSource, Invoice, InvoiceKind, LineItem, ValidationIssue
 
 COMPUTED_CONFIDENCE = 0.8  # relative to the fields a computed value was derived from
+REPAIRED_CODE_CONFIDENCE = 0.5  # a code whose province digits were set from the title: a guess worth a look
 
 _CODE = re.compile(spaced("发票代码"))
 _NUMBER = re.compile(spaced("发票号码"))
@@ -68,7 +71,7 @@ def read_identifiers(layout: Layout, inv: Invoice, source: FieldSource) -> None:
     if code is None:
         code = next((h for h in _standalone_all(layout, (10, 12), top) if kind_from_code(h.value) is not None), None)
     if code:
-        _put(inv, "invoice_code", code.value, code, source)
+        _put_code(inv, code, title, source)
     lengths = (8,) if code else (20, 8)  # an invoice with a 发票代码 is a legacy one: 8-digit number
     number = (_top(F.digits_after(layout, _NUMBER, lengths))
               or _top(F.digits_after(layout, _NO_PREFIX, (8,)))
@@ -90,6 +93,22 @@ def read_identifiers(layout: Layout, inv: Invoice, source: FieldSource) -> None:
     machine = _top(F.digits_after(layout, _MACHINE, (12,)))
     if machine:
         _put(inv, "machine_no", machine.value, machine, source)
+
+
+def _put_code(inv: Invoice, code: Hit, title: Hit | None, source: FieldSource) -> None:
+    """The 发票代码, its province digits repaired to the title's when they differ in one digit (``code_in_region``):
+    the repair lowers the confidence to ``REPAIRED_CODE_CONFIDENCE`` (finance sees the photo) and is recorded as a
+    ``code_region_repaired`` issue."""
+    printed = region_of_title(title.value) if title else None
+    fixed = code_in_region(code.value, printed) if printed and source == FieldSource.OCR else None
+    if fixed is None:
+        _put(inv, "invoice_code", code.value, code, source)
+        return
+    inv.set("invoice_code", fixed, min(code.conf, REPAIRED_CODE_CONFIDENCE), source, code.box, code.page)
+    inv.issues.append(ValidationIssue(
+        "code_region_repaired", f"the 发票代码 was read as {code.value}, whose province digits differ in one digit "
+        f"from the title {title.value}; it was taken as {fixed}",
+        {"invoice_code_read": code.value, "invoice_code": fixed, "title": title.value}))
 
 
 def _standalone_all(layout: Layout, lengths: tuple[int, ...], limit: float, runs: bool = False) -> list[Hit]:

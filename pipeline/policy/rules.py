@@ -2,7 +2,8 @@
 
 These need no policy file, only the company and the history, so ``check_invoices`` runs them on their own.
 
-* R1: a ``qr_mismatch.<field>`` or ``code_region_mismatch`` validation issue -> block.
+* R1: a ``qr_mismatch.<field>`` or ``code_region_mismatch`` validation issue -> block; a 发票代码 whose province
+  digits OCR read one digit off the title's and the extractor repaired (``code_region_repaired``) -> warn.
 * R3: any of the invoice's duplicate keys (``facts.duplicate_keys``: business key, 电子客票号, train seat, flight
   passenger) already on this claim or held by another live claim -> block; no key at all -> warn. The claim rule
   ``r3_agency_double`` blocks an agency (OTA) ``*经纪代理服务*代订机票/代订住宿`` invoice whose amount equals the
@@ -35,21 +36,35 @@ AIR_KINDS = frozenset({InvoiceKind.AIR_E_ITINERARY, InvoiceKind.AIR_PAPER_ITINER
 def r1_qr_agreement(line: ClaimLine, ctx: CheckContext) -> list[Finding]:
     findings = []
     for issue in line.invoice.issues:
-        if issue.code.startswith("qr_mismatch"):
-            field_name = issue.code.partition(".")[2] or "?"
-            findings.append(finding(
-                "R1", Severity.BLOCK,
-                f"二维码与票面不一致（{field_name}）：以二维码为准，请核实发票真伪",
-                f"The QR code and the printed invoice disagree on {field_name}; the QR value was used. "
-                "Check that the invoice is genuine.", line, **issue.evidence))
-        elif issue.code == "code_region_mismatch":
-            code, region, title = (issue.evidence.get(k, "") for k in ("invoice_code", "code_region", "title"))
-            findings.append(finding(
-                "R1", Severity.BLOCK,
-                f"发票代码 {code} 的地区（{region}）与发票标题“{title}”的省份不符：可能识别错误，也可能不是真票，请对照原件核对",
-                f"The invoice code {code} belongs to region {region}, not to the province in the title '{title}': "
-                "a misread code or not a genuine invoice; check it against the original.", line, **issue.evidence))
+        said = _r1_wording(issue.code, issue.evidence)
+        if said is not None:
+            findings.append(finding("R1", *said, line, **issue.evidence))
     return findings
+
+
+def _r1_wording(code: str, evidence: dict[str, str]) -> tuple[Severity, str, str] | None:
+    """Severity, Chinese and English text of the R1 finding for validation issue ``code``; ``None``: not R1's."""
+    get = evidence.get
+    if code.startswith("qr_mismatch"):
+        field_name = code.partition(".")[2] or "?"
+        return (Severity.BLOCK, f"二维码与票面不一致（{field_name}）：以二维码为准，请核实发票真伪",
+                f"The QR code and the printed invoice disagree on {field_name}; the QR value was used. "
+                "Check that the invoice is genuine.")
+    if code == "code_region_mismatch":
+        return (Severity.BLOCK,
+                f"发票代码 {get('invoice_code', '')} 的地区（{get('code_region', '')}）与发票标题“{get('title', '')}”的"
+                "省份不符：可能识别错误，也可能不是真票，请对照原件核对",
+                f"The invoice code {get('invoice_code', '')} belongs to region {get('code_region', '')}, not to the "
+                f"province in the title '{get('title', '')}': a misread code or not a genuine invoice; check it "
+                "against the original.")
+    if code == "code_region_repaired":
+        return (Severity.WARN,
+                f"发票代码识别为 {get('invoice_code_read', '')}，其地区码与发票标题“{get('title', '')}”的省份差一位，"
+                f"已按 {get('invoice_code', '')} 处理，请对照原件核对",
+                f"The invoice code was read as {get('invoice_code_read', '')}, one digit off the province of the "
+                f"title '{get('title', '')}'; it was taken as {get('invoice_code', '')}. Check it against the "
+                "original.")
+    return None
 
 
 def _describe_key(key: str) -> tuple[str, str]:

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.codes import (
-    invoice_type_from_code, is_digital_number, kind_from_code, kind_from_qr_type, kind_from_title,
+    code_in_region, invoice_type_from_code, is_digital_number, kind_from_code, kind_from_qr_type, kind_from_title,
     region_of_code, region_of_digital_number, region_of_title, split_digital_number,
 )
 from pipeline.types import InvoiceKind as K
@@ -177,3 +177,15 @@ def test_province_of_a_vat_code_and_of_a_printed_title():
     assert region_of_code("111025345075") is None and region_of_code("") is None  # a local code, nothing
     assert region_of_title("江苏增值税电子普通发票") == "32" and region_of_title("深圳增值税电子普通发票") == "44"
     assert region_of_title("增值税电子普通发票") is None
+
+
+@pytest.mark.parametrize(("code", "region", "fixed"), [
+    ("052002069111", "32", "032002069111"),  # a blurred 3 read 5 (seed-123 photo no. 024)
+    ("3500191130", "33", "3300191130"),  # 10 digits: the region comes first
+    ("032002069111", "32", None),  # already the title's province
+    ("054002069111", "32", None),  # two digits off: not a misread the title can settle
+    ("111025345075", "11", None),  # a local code has no province digits
+    ("05200206911", "32", None),  # not a code at all
+])
+def test_a_code_one_province_digit_off_the_title_is_set_to_the_title(code, region, fixed):
+    assert code_in_region(code, region) == fixed

@@ -46,6 +46,13 @@ def test_qr_wins_and_the_disagreement_is_reported():
     assert issue.evidence["printed_source"] == "ocr"
 
 
+def test_a_decoded_code_replaces_a_repaired_one_and_its_report():
+    layout = L.replaced(L.LEGACY_E_NORMAL_OCR, "发票代码:012001800311", "发票代码:013001800311")
+    [inv] = extract_invoices(L.read_result((layout, *L.LEGACY_E_NORMAL_OCR_SIZE), qr=[qr(L.LEGACY_E_NORMAL_QR)]))
+    assert inv.get("invoice_code") == "012001800311" and inv.fields["invoice_code"].source == FieldSource.QR
+    assert "code_region_repaired" not in codes(inv) and "qr_mismatch.invoice_code" not in codes(inv)
+
+
 def test_digital_qr_amount_is_the_tax_inclusive_total():
     layout = L.replaced(L.DIGITAL_NORMAL_OCR, "(小写)¥214.00", "(小写)¥241.00")
     layout = L.replaced(layout, "贰佰壹拾肆圆整", "贰佰肆拾壹圆整")  # the print says 241.00 twice

@@ -43,6 +43,22 @@ def test_legacy_e_invoice_from_ocr():
     assert not any(c in str(v.value) for v in inv.fields.values() for c in "<>+*/")
 
 
+def test_a_code_one_province_digit_off_the_title_is_repaired_and_reported():
+    layout = L.replaced(L.LEGACY_E_NORMAL_OCR, "发票代码:012001800311", "发票代码:013001800311")  # 2 read as 3
+    inv = extract_one(layout, L.LEGACY_E_NORMAL_OCR_SIZE)
+    assert inv.get("title") == "天津增值税电子普通发票"
+    assert inv.get("invoice_code") == "012001800311"
+    assert inv.fields["invoice_code"].confidence == 0.5  # below the routing threshold: finance looks at it
+    [issue] = inv.issues
+    assert issue.code == "code_region_repaired"
+    assert issue.evidence == {"invoice_code_read": "013001800311", "invoice_code": "012001800311",
+                              "title": "天津增值税电子普通发票"}
+    two_off = extract_one(L.replaced(L.LEGACY_E_NORMAL_OCR, "发票代码:012001800311", "发票代码:034001800311"),
+                          L.LEGACY_E_NORMAL_OCR_SIZE)
+    assert two_off.get("invoice_code") == "034001800311"  # left as read: validation reports the mismatch
+    assert [i.code for i in two_off.issues] == ["code_region_mismatch"]
+
+
 def test_digital_invoice_from_ocr():
     inv = extract_one(L.DIGITAL_NORMAL_OCR, L.DIGITAL_NORMAL_OCR_SIZE)
     assert inv.kind == InvoiceKind.DIGITAL_NORMAL  # '电子发' + '（普通发票）'

@@ -85,6 +85,18 @@ def test_validation_issues_become_r1_and_r4_findings():
     assert r1.evidence == {"qr": "11162914", "printed": "11162913"} and "invoice_number" in r1.message_en
 
 
+def test_a_code_mismatching_the_title_blocks_and_a_repaired_one_warns():
+    mismatch, repaired = make_invoice(), make_invoice()
+    mismatch.issues.append(ValidationIssue("code_region_mismatch", "region 52, title 江苏", {
+        "invoice_code": "052002069111", "code_region": "52", "title": "江苏增值税电子普通发票", "title_region": "32"}))
+    repaired.issues.append(ValidationIssue("code_region_repaired", "read 052002069111", {
+        "invoice_code_read": "052002069111", "invoice_code": "032002069111", "title": "江苏增值税电子普通发票"}))
+    [blocked] = [f for f in check_invoices([mismatch], COMPANY) if f.rule_id == "R1"]
+    [warned] = [f for f in check_invoices([repaired], COMPANY) if f.rule_id == "R1"]
+    assert blocked.severity == Severity.BLOCK and warned.severity == Severity.WARN
+    assert "052002069111" in warned.message_en and "032002069111" in warned.message_zh
+
+
 def test_trip_tables_are_evidence_only():
     assert check_invoices([Invoice(kind=InvoiceKind.TRIP_TABLE)], COMPANY) == []
 
