@@ -99,16 +99,19 @@ def _kernel_spectrum(motion: Motion, shape: tuple[int, int]) -> np.ndarray:
 
 
 def deconvolve(image: np.ndarray, motion: Motion, noise: float = NOISE) -> np.ndarray:
-    shape = image.shape[:2]
+    height, width = image.shape[:2]
+    # OpenCV's DFT is slow on sizes with large prime factors (a 794x1191 photo: 1.2 s a plane, 0.02 s padded)
+    shape = (cv2.getOptimalDFTSize(height), cv2.getOptimalDFTSize(width))
     h = _kernel_spectrum(motion, shape)
     power = h[:, :, 0] ** 2 + h[:, :, 1] ** 2 + np.float32(noise)
     wiener = np.dstack([h[:, :, 0] / power, -h[:, :, 1] / power])  # conj(H) / (|H|^2 + noise)
     planes = image[:, :, None] if image.ndim == 2 else image
     out = np.empty(planes.shape, np.uint8)
     for c in range(planes.shape[2]):
-        spectrum = cv2.dft(planes[:, :, c].astype(np.float32), flags=cv2.DFT_COMPLEX_OUTPUT)
+        plane = cv2.copyMakeBorder(planes[:, :, c], 0, shape[0] - height, 0, shape[1] - width, cv2.BORDER_REFLECT)
+        spectrum = cv2.dft(plane.astype(np.float32), flags=cv2.DFT_COMPLEX_OUTPUT)
         restored = cv2.idft(cv2.mulSpectrums(spectrum, wiener, 0), flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
-        out[:, :, c] = np.clip(restored, 0, 255)
+        out[:, :, c] = np.clip(restored[:height, :width], 0, 255)
     return out[:, :, 0] if image.ndim == 2 else out
 
 

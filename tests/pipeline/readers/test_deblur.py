@@ -53,8 +53,9 @@ def test_undoing_the_estimated_shake_brings_back_the_qr_code_it_hid():
     assert PAYLOAD in decoded
 
 
-def test_deconvolution_keeps_shape_and_type_and_sharpens():
-    page = _page()
+@pytest.mark.parametrize("size", [None, (397, 1193)])  # the page, and an awkward size (primes: padded for the DFT)
+def test_deconvolution_keeps_shape_and_type_and_sharpens(size):
+    page = _page() if size is None else _page()[:size[0], :size[1]]
     blurred = _shake(page, 7, 30.0)
     restored = deconvolve(blurred, Motion(7.0, 30.0, -3.0))
     assert restored.shape == page.shape and restored.dtype == np.uint8
