@@ -28,7 +28,8 @@ was set on, tried 3 times: 2 right (odds 0.057 and 0.0067), 1 declined (4e-7, wo
 of 60, tried 4 times: 1 wrong (odds 0.044, a seal's ID two edits away from the printed one; no key field), 3
 declined; on the real images tried once, declined. A wrong repair is possible at any odds, hence the low confidence.
 ``Repair.odds`` (its probability over the greedy reading's, at most 1) is a confidence the caller should pass on.
-``needs_repair(text)`` says, without the model, whether a line holds such a token.
+``needs_repair(text)`` says, without the model, whether a line holds such a token; ``failing_ids(text)`` yields the
+ID tokens that would be repaired, ``id_tokens(text)`` all the ID-shaped tokens in an ID's place.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ SINGLE_MIN_ODDS = 1e-4  # the fallback's floor (see the module's contract)
 
 _LOOK_ALIKES = {"O": "0", "o": "0", "I": "1", "i": "1", "l": "1", "Z": "2", "z": "2", "S": "5", "s": "5",
                 "×": "X"}
-_ID_TOKEN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z]{17,19}(?![0-9A-Za-z])")
+ID_TOKEN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z]{17,19}(?![0-9A-Za-z])")
 _ID_DIGITS_ONLY = range(2, 8)  # positions 3–8: the administrative division code
 # an ID candidate's line holds nothing else, or an ID label (garbled labels keep some of these characters)
 _ID_CONTEXT = re.compile(r"识别|代码|税号|税人|信用")
@@ -202,13 +203,17 @@ def _single_substitutions(reading: list[int]) -> dict[tuple[int, ...], int]:
             if label != head and (pos not in _ID_DIGITS_ONLY or _char(label).isdigit())}
 
 
-def _id_candidates(text: str) -> Iterator[re.Match[str]]:
-    for match in _ID_TOKEN.finditer(text):
-        if is_valid_uscc(match.group()) or is_valid_id_card(match.group()):  # a person's ID number is a tax ID too
-            continue
+def id_tokens(text: str) -> Iterator[re.Match[str]]:
+    """The ID-shaped tokens of ``text`` that stand alone on their line or after an ID label."""
+    for match in ID_TOKEN.finditer(text):
         rest = _FILLER.sub("", text[:match.start()] + text[match.end():])
         if not rest or _ID_CONTEXT.search(rest):
             yield match
+
+
+def failing_ids(text: str) -> Iterator[re.Match[str]]:
+    """``id_tokens`` that fail the USCC and the ID-card checks (a person's ID number is a tax ID too)."""
+    return (m for m in id_tokens(text) if not is_valid_uscc(m.group()) and not is_valid_id_card(m.group()))
 
 
 def _is_date(year: int, month: int, day: int) -> bool:
@@ -226,7 +231,7 @@ def _date_candidates(text: str) -> Iterator[re.Match[str]]:
 
 
 def needs_repair(text: str) -> bool:
-    return any(True for _ in _id_candidates(text)) or any(True for _ in _date_candidates(text))
+    return any(True for _ in failing_ids(text)) or any(True for _ in _date_candidates(text))
 
 
 def _window(probs: np.ndarray, runs: list[tuple[int, int]], start: int, end: int, class_map: ClassMap):
@@ -287,7 +292,7 @@ def repair_line(text: str, probs: np.ndarray, class_map: ClassMap) -> Repair | N
     runs = _emissions(probs.argmax(axis=1))
     if len(runs) != len(text):
         return None  # the text is not the plain greedy decoding of these probabilities
-    for match in _id_candidates(text):
+    for match in failing_ids(text):
         repair = _repair_id(text, match, probs, runs, class_map)
         if repair is not None:
             return repair

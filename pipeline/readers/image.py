@@ -23,6 +23,9 @@ sharpened photo replaces the original only if its QR code then decodes (the proo
 cleaned up and read again, with a warning that it was sharpened; ``timings["deblur"]`` holds the time the attempt
 took (~0.2 s per candidate length tried; when it succeeds, about one more second and a second OCR).
 
+A line whose taxpayer ID fails its check characters (or was a low-confidence repair) is read again from close-ups of the line
+(``pipeline.readers.reread``); ``timings["reread"]`` holds the time when that happened.
+
 Raises ``DocumentTooLarge`` for more than ``settings.max_image_pixels`` pixels (from the header, before
 decoding), ``CorruptDocument`` for undecodable bytes, ``UnreadableImage`` for an image too small to hold an
 invoice or failing the quality gate as above, ``BackendUnavailable`` when the configured OCR engine cannot run.
@@ -47,6 +50,7 @@ from pipeline.readers.imageio import decode_image
 from pipeline.readers.layout import reading_order
 from pipeline.readers.qr import decode_qr
 from pipeline.readers.quality import Quality, assess
+from pipeline.readers.reread import reread_ids, suspect_id
 from pipeline.text import normalize
 from pipeline.types import (
     FieldSource,
@@ -121,6 +125,10 @@ def read_image(doc: SourceDocument, settings: PipelineSettings | None = None, *,
             readable = _has_invoice_evidence(lines)
     if quality.problems and not result.qr_codes and not readable:
         raise UnreadableImage(_refusal(quality))
+    if cleanup and any(line.box is not None and suspect_id(line) is not None for line in lines):
+        t0 = time.perf_counter()
+        lines, _ = reread_ids(cleaned.image, lines, get_engine(settings.ocr_backend, settings).recognize)
+        result.timings["reread"] = time.perf_counter() - t0
     h, w = cleaned.image.shape[:2]
     result.pages.append(PageContent(page_no=0, width=float(w), height=float(h), lines=lines,
                                     source=FieldSource.OCR))
