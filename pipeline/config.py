@@ -32,7 +32,8 @@ class PipelineSettings(BaseSettings):
     # choices (pipeline.ocr.repair)
     ocr_repair: bool = True
     # the inference runtime under rapidocr: "onnxruntime" (float32), "openvino" (the `openvino` package; bfloat16 on
-    # CPUs with AVX512-BF16 or AMX, float32 elsewhere) or "auto": OpenVINO where it infers in bfloat16, else onnxruntime
+    # CPUs with AVX512-BF16 or AMX, float32 elsewhere) or "auto": OpenVINO where it infers in bfloat16 and runs a
+    # trial page faster (timed when the engine is built), else onnxruntime
     ocr_runtime: str = "auto"
     # Input limits: a file past these is refused with a clear error, never half-read.
     max_file_bytes: int = 30 * 1024 * 1024

@@ -3,7 +3,8 @@
 Contract: ``resolve_runtime(name)`` turns the ``ocr_runtime`` setting into the runtime to use: ``onnxruntime`` and
 ``openvino`` as given; ``auto`` is ``openvino`` when the package is installed and the CPU infers in bfloat16
 (``has_bf16()``: AVX512-BF16 or AMX), else ``onnxruntime`` (measured: on an AVX2-only CPU OpenVINO runs in float32, no
-faster than onnxruntime and with more memory). ``OpenVinoSession(path, threads)`` compiles one ONNX model and is
+faster than onnxruntime and with more memory). Where ``auto`` gives ``openvino``, the rapidocr engine keeps it only if
+it reads a trial page faster than onnxruntime (``pipeline.ocr.rapid``): bfloat16 CPUs differ. ``OpenVinoSession(path, threads)`` compiles one ONNX model and is
 called like rapidocr's own sessions: ``session(batch) -> np.ndarray``. With ``ladder`` (the recogniser; the value is
 its minimum width) every input is zero-padded on the right to ``ladder_width(width, ladder)``, as rapidocr itself pads
 every batch narrower than its minimum width: the output has a few more timesteps, read over the padding. Why: the

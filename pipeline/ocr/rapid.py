@@ -20,9 +20,12 @@ reads a page in two rounds: everything but the long values that sit in a cell ri
 (bit-identical to rapidocr's float64 arithmetic, ~40 ms less per page). ``ocr_runtime`` picks the inference library
 under the same models: ``onnxruntime`` (float32), ``openvino`` (the ``openvino`` package, with bounded caches:
 ``pipeline.ocr.openvino_runtime``; bfloat16 on CPUs with AVX512-BF16/AMX) or ``auto`` (default: OpenVINO where it
-infers in bfloat16, else onnxruntime; see ``benchmarks/RESULTS.md``). rapidocr always builds its onnxruntime
-sessions (they also give the recogniser its character list); the OpenVINO runtime then replaces the detection and
-recognition sessions (with ``auto``, if OpenVINO cannot compile them, onnxruntime stays). After every page the freed
+infers in bfloat16 and reads ``TRIAL_PAGE`` faster than onnxruntime when the engine is built (~3 s; measured, whole
+pipeline: on an AMD EPYC with AVX512-BF16 OpenVINO took 24% less OCR time, on an Intel Xeon with AVX512-BF16 but
+no AMX 14% more), else onnxruntime; see ``benchmarks/RESULTS.md``).
+rapidocr always builds its onnxruntime sessions (they also give the recogniser its character list); the OpenVINO
+runtime then replaces the detection and recognition sessions (with ``auto``, if OpenVINO cannot compile them or is
+slower on the trial page, onnxruntime stays). After every page the freed
 heap is handed back to the OS (``release_free_memory``), so a long-lived worker does not keep its largest page's
 memory. With ``ocr_repair`` a recognised line holding a taxpayer ID that fails the USCC checks, or a date that is no
 date, is re-read from the recogniser's own probabilities (``pipeline.ocr.repair``); its confidence drops to the
@@ -36,8 +39,10 @@ import ctypes.util
 import importlib.util
 import logging
 import threading
+import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from pipeline.config import PipelineSettings
@@ -58,6 +63,11 @@ MODEL_FILES = {
 
 
 REPAIRED_CONFIDENCE = 0.5  # at most: a repaired reading is a guess its check confirmed (about 1 in 10 was wrong)
+# A generated VAT invoice photo (samples/photos/000_vat_e_normal.jpg) after clean-up: what ``auto`` times both
+# runtimes on. OpenVINO must read it in at most TRIAL_MARGIN of onnxruntime's time (it also holds ~100 MB more).
+TRIAL_PAGE = Path(__file__).with_name("trial_page.jpg")
+TRIAL_MARGIN = 0.9
+_clock = time.perf_counter  # what the trial is timed with (tests replace it)
 MAX_REPAIRS_PER_PAGE = 8  # lines tried per page (up to ~0.2 s each): a page of garbled IDs cannot stall a worker
 RUNTIMES = ("auto", "onnxruntime", "openvino")  # ocr_runtime values; the last two are also the packages they need
 
@@ -303,19 +313,55 @@ class RapidOcrEngine:
         self._ocr = RapidOCR(params=params)
         recognizer = self._ocr._load_rec_model()
         _lut_preprocess(self._ocr._load_det_model())
-        if runtime == "openvino":
-            sessions = _openvino_sessions(paths, threads, settings)
-            if sessions is None:
-                runtime = "onnxruntime"
-            else:
-                self._ocr._load_det_model().session, recognizer.session = sessions
-                release_free_memory()  # what the onnxruntime sessions held
-        self.runtime = runtime
+        sessions = _openvino_sessions(paths, threads, settings) if runtime == "openvino" else None
         self._ocr.text_rec = _WidthBatched(recognizer, int(settings.ocr_rec_batch_width),
                                            repair=bool(settings.ocr_repair))
         if settings.ocr_skip_cipher or settings.ocr_skip_unneeded:
             self._ocr.detect_and_crop = _layout_aware(self._ocr.detect_and_crop, bool(settings.ocr_skip_cipher),
                                                       self._ocr.text_rec if settings.ocr_skip_unneeded else None)
+        if sessions is not None and settings.ocr_runtime == "auto" and not self._openvino_wins(sessions):
+            sessions = None
+        if sessions is not None:
+            self._use_sessions(sessions)
+        self.runtime = "openvino" if sessions is not None else "onnxruntime"
+        release_free_memory()  # what the sessions not used held
+
+    def _sessions(self) -> tuple:
+        """The (detector, recogniser) inference sessions in use."""
+        recognizer = self._ocr.text_rec._recognizer
+        rec = recognizer.session
+        return self._ocr._load_det_model().session, rec._session if isinstance(rec, _KeepOutput) else rec
+
+    def _use_sessions(self, sessions: tuple) -> None:
+        det, rec = sessions
+        self._ocr._load_det_model().session = det
+        recognizer = self._ocr.text_rec._recognizer
+        if isinstance(recognizer.session, _KeepOutput):  # the repair reads the recogniser's output through it
+            recognizer.session._session = rec
+        else:
+            recognizer.session = rec
+
+    def _openvino_wins(self, openvino: tuple) -> bool:
+        """Read ``TRIAL_PAGE`` as a page is read, on the onnxruntime sessions in use and then on ``openvino``
+        (detector, recogniser): does OpenVINO take at most ``TRIAL_MARGIN`` of the time? The onnxruntime sessions
+        are left in use."""
+        page = cv2.imread(str(TRIAL_PAGE))
+        if page is None:
+            log.warning("the OCR trial page %s is missing; ocr_runtime auto keeps OpenVINO", TRIAL_PAGE)
+            return True
+        onnx = self._sessions()
+        seconds = {}
+        for name, sessions in (("onnxruntime", onnx), ("openvino", openvino)):
+            self._use_sessions(sessions)
+            self.recognize(page)  # warm-up: first-call and first-shape costs
+            start = _clock()
+            self.recognize(page)
+            seconds[name] = _clock() - start
+        self._use_sessions(onnx)
+        wins = seconds["openvino"] <= TRIAL_MARGIN * seconds["onnxruntime"]
+        log.info("ocr_runtime auto: trial page read in %.2f s on OpenVINO, %.2f s on onnxruntime: using %s",
+                 seconds["openvino"], seconds["onnxruntime"], "OpenVINO" if wins else "onnxruntime")
+        return wins
 
     def recognize(self, image: np.ndarray) -> list[TextLine]:
         with self._lock:  # one page at a time: the sessions use both cores, and the page state below is shared

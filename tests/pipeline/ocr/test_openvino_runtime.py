@@ -27,6 +27,33 @@ def test_without_the_openvino_package_there_is_no_bfloat16(monkeypatch):
     assert openvino_runtime.has_bf16.__wrapped__() is False
 
 
+def test_auto_keeps_openvino_only_where_it_reads_the_trial_page_faster(monkeypatch, caplog):
+    pytest.importorskip("openvino")
+    import logging
+
+    from pipeline.ocr import rapid
+
+    monkeypatch.setattr(openvino_runtime, "has_bf16", lambda: True)
+    timings = iter([0.0, 1.0, 0.0, 0.95])  # onnxruntime 1.0 s, OpenVINO 0.95 s: not the 10% it must win by
+    monkeypatch.setattr(rapid, "_clock", lambda: next(timings))
+    with caplog.at_level(logging.INFO, logger=rapid.log.name):
+        slower = rapid.RapidOcrEngine(PipelineSettings(ocr_runtime="auto"))
+    assert slower.runtime == "onnxruntime" and "0.95 s on OpenVINO, 1.00 s on onnxruntime" in caplog.text
+    timings = iter([0.0, 1.0, 0.0, 0.7])
+    assert rapid.RapidOcrEngine(PipelineSettings(ocr_runtime="auto")).runtime == "openvino"
+    monkeypatch.setattr(rapid.RapidOcrEngine, "_openvino_wins", lambda *a: pytest.fail("no trial for a named runtime"))
+    assert rapid.RapidOcrEngine(PipelineSettings(ocr_runtime="openvino")).runtime == "openvino"
+
+
+def test_the_trial_page_ships_with_the_engine():
+    import cv2
+
+    from pipeline.ocr.rapid import TRIAL_PAGE
+
+    page = cv2.imread(str(TRIAL_PAGE))
+    assert page is not None and min(page.shape[:2]) >= 700
+
+
 def test_auto_is_the_default():
     assert PipelineSettings().ocr_runtime == "auto"
 
