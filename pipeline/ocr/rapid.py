@@ -68,6 +68,7 @@ REPAIRED_CONFIDENCE = 0.5  # at most: a repaired reading is a guess its check co
 TRIAL_PAGE = Path(__file__).with_name("trial_page.jpg")
 TRIAL_MARGIN = 0.9
 _clock = time.perf_counter  # what the trial is timed with (tests replace it)
+_TRIAL_VERDICTS: dict[int, bool] = {}  # threads -> did OpenVINO win the trial (one trial per process)
 MAX_REPAIRS_PER_PAGE = 8  # lines tried per page (up to ~0.2 s each): a page of garbled IDs cannot stall a worker
 RUNTIMES = ("auto", "onnxruntime", "openvino")  # ocr_runtime values; the last two are also the packages they need
 
@@ -319,8 +320,11 @@ class RapidOcrEngine:
         if settings.ocr_skip_cipher or settings.ocr_skip_unneeded:
             self._ocr.detect_and_crop = _layout_aware(self._ocr.detect_and_crop, bool(settings.ocr_skip_cipher),
                                                       self._ocr.text_rec if settings.ocr_skip_unneeded else None)
-        if sessions is not None and settings.ocr_runtime == "auto" and not self._openvino_wins(sessions):
-            sessions = None
+        if sessions is not None and settings.ocr_runtime == "auto":
+            if threads not in _TRIAL_VERDICTS:  # once per process: every engine in it then runs on the same runtime
+                _TRIAL_VERDICTS[threads] = self._openvino_wins(sessions)
+            if not _TRIAL_VERDICTS[threads]:
+                sessions = None
         if sessions is not None:
             self._use_sessions(sessions)
         self.runtime = "openvino" if sessions is not None else "onnxruntime"

@@ -34,12 +34,15 @@ def test_auto_keeps_openvino_only_where_it_reads_the_trial_page_faster(monkeypat
     from pipeline.ocr import rapid
 
     monkeypatch.setattr(openvino_runtime, "has_bf16", lambda: True)
+    monkeypatch.setattr(rapid, "_TRIAL_VERDICTS", {})
     timings = iter([0.0, 1.0, 0.0, 0.95])  # onnxruntime 1.0 s, OpenVINO 0.95 s: not the 10% it must win by
     monkeypatch.setattr(rapid, "_clock", lambda: next(timings))
     with caplog.at_level(logging.INFO, logger=rapid.log.name):
         slower = rapid.RapidOcrEngine(PipelineSettings(ocr_runtime="auto"))
     assert slower.runtime == "onnxruntime" and "0.95 s on OpenVINO, 1.00 s on onnxruntime" in caplog.text
     timings = iter([0.0, 1.0, 0.0, 0.7])
+    assert rapid.RapidOcrEngine(PipelineSettings(ocr_runtime="auto")).runtime == "onnxruntime"  # decided once
+    rapid._TRIAL_VERDICTS.clear()
     assert rapid.RapidOcrEngine(PipelineSettings(ocr_runtime="auto")).runtime == "openvino"
     monkeypatch.setattr(rapid.RapidOcrEngine, "_openvino_wins", lambda *a: pytest.fail("no trial for a named runtime"))
     assert rapid.RapidOcrEngine(PipelineSettings(ocr_runtime="openvino")).runtime == "openvino"
