@@ -174,8 +174,9 @@ def code_in_region(code: str, region: str) -> str | None:
     current = region_of_code(code)
     if current is None or len(region) != 2 or sum(a != b for a, b in zip(current, region, strict=True)) != 1:
         return None
-    start = 0 if len(code.strip()) == 10 else 1
-    fixed = code.strip()[:start] + region + code.strip()[start + 2:]
+    digits = code.strip()
+    start = 0 if len(digits) == 10 else 1
+    fixed = digits[:start] + region + digits[start + 2:]
     return fixed if kind_from_code(fixed) == kind_from_code(code) else None
 
 
@@ -187,5 +188,6 @@ def region_of_title(title: str) -> str | None:
 
 __all__ = [
     "DigitalNumberParts", "code_in_region", "invoice_type_from_code", "is_digital_number", "kind_from_code",
-    "kind_from_qr_type", "kind_from_title", "region_of_code", "region_of_digital_number", "region_of_title", "split_digital_number",
+    "kind_from_qr_type", "kind_from_title", "region_of_code", "region_of_digital_number", "region_of_title",
+    "split_digital_number",
 ]

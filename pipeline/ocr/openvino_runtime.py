@@ -2,16 +2,17 @@
 
 Contract: ``resolve_runtime(name)`` turns the ``ocr_runtime`` setting into the runtime to use: ``onnxruntime`` and
 ``openvino`` as given; ``auto`` is ``openvino`` when the package is installed and the CPU infers in bfloat16
-(``has_bf16()``: AVX512-BF16 or AMX), else ``onnxruntime`` (measured: on an AVX2-only CPU OpenVINO runs in float32, no
-faster than onnxruntime and with more memory). Where ``auto`` gives ``openvino``, the rapidocr engine keeps it only if
-it reads a trial page faster than onnxruntime (``pipeline.ocr.rapid``): bfloat16 CPUs differ. ``OpenVinoSession(path, threads)`` compiles one ONNX model and is
-called like rapidocr's own sessions: ``session(batch) -> np.ndarray``. With ``ladder`` (the recogniser; the value is
-its minimum width) every input is zero-padded on the right to ``ladder_width(width, ladder)``, as rapidocr itself pads
-every batch narrower than its minimum width: the output has a few more timesteps, read over the padding. Why: the
-CPU plugin pays 20–40 ms for an input shape it has not cached (measured warm: 5 ms for a 1×160 batch), and a page's
-recognition batches come in nearly as many widths as batches; on the ladder most shapes repeat within the
-``RUNTIME_CACHE_CAPACITY`` shapes kept (simulated over the 40 photos' 327 batches: 25 cold shapes instead of 204, for
-7% more padded pixels; in paired runs of the whole pipeline 3–5% less OCR time per VAT invoice page).
+(``has_bf16()``: AVX512-BF16 or AMX), else ``onnxruntime`` (measured: on an AVX2-only CPU OpenVINO runs in float32,
+no faster than onnxruntime and with more memory). Where ``auto`` gives ``openvino``, the rapidocr engine keeps it
+only if it reads a trial page faster than onnxruntime (``pipeline.ocr.rapid``): bfloat16 CPUs differ.
+``OpenVinoSession(path, threads)`` compiles one ONNX model and is called like rapidocr's own sessions:
+``session(batch) -> np.ndarray``. With ``ladder`` (the recogniser; the value is its minimum width) every input is
+zero-padded on the right to ``ladder_width(width, ladder)``, as rapidocr itself pads every batch narrower than its
+minimum width: the output has a few more timesteps, read over the padding. Why: the CPU plugin pays 20–40 ms for an
+input shape it has not cached (measured warm: 5 ms for a 1×160 batch), and a page's recognition batches come in
+nearly as many widths as batches; on the ladder most shapes repeat within the ``RUNTIME_CACHE_CAPACITY`` shapes kept
+(simulated over the 40 photos' 327 batches: 25 cold shapes instead of 204, for 7% more padded pixels; in paired runs
+of the whole pipeline 3–5% less OCR time per VAT invoice page).
 
 Why not rapidocr's own OpenVINO session: it keeps the source model beside the compiled one and leaves the CPU
 plugin's caches at their defaults, which keep the compiled kernels and buffers of every input shape ever seen (a

@@ -9,27 +9,26 @@ request must not run twice at once, and the sessions already use every thread th
 Speed settings (defaults chosen by ``benchmarks/ocr_speed_bench.py``): ``ocr_max_side_len`` caps the image's longer
 side before OCR (trims peak memory), ``ocr_det_limit_side_len`` / ``ocr_det_limit_type`` size the detection input,
 ``ocr_use_cls`` runs the 180° text-line classifier (off by default: the image reader's clean-up has already turned
-the page upright), ``ocr_rec_min_width`` is the width every recognition batch is padded to at least (rapidocr pads
-to 320, so short labels cost as much as a long line) and ``ocr_rec_batch_num`` the recognition batch size;
+the page upright), ``ocr_rec_min_width`` is the width every recognition batch is padded to at least (rapidocr pads to
+320, so short labels cost as much as a long line) and ``ocr_rec_batch_num`` the recognition batch size;
 ``ocr_rec_batch_width`` caps a batch's padded width (``width_batches``), which bounds the recognition model's peak
 memory. ``ocr_skip_cipher`` drops the boxes of a VAT invoice's 密码区 between detection and recognition
-(``pipeline.ocr.regions.cipher_rows``), so they are never recognised; with ``ocr_skip_unneeded`` the recogniser
-reads a page in two rounds: everything but the long values that sit in a cell right of a short label
-(``labelled_values``), then those values except the ones whose label names an address, telephone or bank account
-(``unneeded_label``: no extraction uses them). The detector's input is normalised through a lookup table
-(bit-identical to rapidocr's float64 arithmetic, ~40 ms less per page). ``ocr_runtime`` picks the inference library
-under the same models: ``onnxruntime`` (float32), ``openvino`` (the ``openvino`` package, with bounded caches:
-``pipeline.ocr.openvino_runtime``; bfloat16 on CPUs with AVX512-BF16/AMX) or ``auto`` (default: OpenVINO where it
-infers in bfloat16 and reads ``TRIAL_PAGE`` faster than onnxruntime when the engine is built (~3 s; measured, whole
-pipeline: on an AMD EPYC with AVX512-BF16 OpenVINO took 24% less OCR time, on an Intel Xeon with AVX512-BF16 but
-no AMX 14% more), else onnxruntime; see ``benchmarks/RESULTS.md``).
-rapidocr always builds its onnxruntime sessions (they also give the recogniser its character list); the OpenVINO
-runtime then replaces the detection and recognition sessions (with ``auto``, if OpenVINO cannot compile them or is
-slower on the trial page, onnxruntime stays). After every page the freed
-heap is handed back to the OS (``release_free_memory``), so a long-lived worker does not keep its largest page's
-memory. With ``ocr_repair`` a recognised line holding a taxpayer ID that fails the USCC checks, or a date that is no
-date, is re-read from the recogniser's own probabilities (``pipeline.ocr.repair``); its confidence drops to the
-repair's odds, at most ``REPAIRED_CONFIDENCE``, so a repaired key field sends the claim to finance review.
+(``pipeline.ocr.regions.cipher_rows``), so they are never recognised; with ``ocr_skip_unneeded`` the recogniser reads
+a page in two rounds: everything but the long values that sit in a cell right of a short label (``labelled_values``),
+then those values except the ones whose label names an address, telephone or bank account (``unneeded_label``: no
+extraction uses them). The detector's input is normalised through a lookup table (bit-identical to rapidocr's float64
+arithmetic, ~40 ms less per page). ``ocr_runtime`` picks the inference library under the same models: ``onnxruntime``
+(float32), ``openvino`` (the ``openvino`` package, with bounded caches: ``pipeline.ocr.openvino_runtime``; bfloat16
+on CPUs with AVX512-BF16/AMX) or ``auto`` (default: OpenVINO where it infers in bfloat16 and reads ``TRIAL_PAGE``
+faster than onnxruntime when the engine is built (~3 s; measured, whole pipeline: on an AMD EPYC with AVX512-BF16
+OpenVINO took 24% less OCR time, on an Intel Xeon with AVX512-BF16 but no AMX 14% more), else onnxruntime; see
+``benchmarks/RESULTS.md``). rapidocr always builds its onnxruntime sessions (they also give the recogniser its
+character list); the OpenVINO runtime then replaces the detection and recognition sessions (with ``auto``, if
+OpenVINO cannot compile them or is slower on the trial page, onnxruntime stays). After every page the freed heap is
+handed back to the OS (``release_free_memory``), so a long-lived worker does not keep its largest page's memory. With
+``ocr_repair`` a recognised line holding a taxpayer ID that fails the USCC checks, or a date that is no date, is
+re-read from the recogniser's own probabilities (``pipeline.ocr.repair``); its confidence drops to the repair's odds,
+at most ``REPAIRED_CONFIDENCE``, so a repaired key field sends the claim to finance review.
 """
 
 from __future__ import annotations
@@ -314,6 +313,8 @@ class RapidOcrEngine:
         self._ocr = RapidOCR(params=params)
         recognizer = self._ocr._load_rec_model()
         _lut_preprocess(self._ocr._load_det_model())
+        if settings.ocr_runtime == "auto" and _TRIAL_VERDICTS.get(threads) is False:
+            runtime = "onnxruntime"  # this process already found OpenVINO slower: nothing to compile
         sessions = _openvino_sessions(paths, threads, settings) if runtime == "openvino" else None
         self._ocr.text_rec = _WidthBatched(recognizer, int(settings.ocr_rec_batch_width),
                                            repair=bool(settings.ocr_repair))

@@ -23,8 +23,8 @@ sharpened photo replaces the original only if its QR code then decodes (the proo
 cleaned up and read again, with a warning that it was sharpened; ``timings["deblur"]`` holds the time the attempt
 took (~0.2 s per candidate length tried; when it succeeds, about one more second and a second OCR).
 
-A line whose taxpayer ID fails its check characters (or was a low-confidence repair) is read again from close-ups of the line
-(``pipeline.readers.reread``); ``timings["reread"]`` holds the time when that happened.
+A line whose taxpayer ID fails its check characters (or was a low-confidence repair) is read again from close-ups
+of the line (``pipeline.readers.reread``); ``timings["reread"]`` holds the time when that happened.
 
 Raises ``DocumentTooLarge`` for more than ``settings.max_image_pixels`` pixels (from the header, before
 decoding), ``CorruptDocument`` for undecodable bytes, ``UnreadableImage`` for an image too small to hold an

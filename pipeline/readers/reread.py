@@ -45,18 +45,18 @@ DEBLUR_MARGIN = 64  # px of page around a line that is deconvolved with it (keep
 
 def reread_ids(image: np.ndarray, lines: list[TextLine],
                recognize: Callable[[np.ndarray], list[TextLine]]) -> tuple[list[TextLine], int]:
-    todo = [i for i, line in enumerate(lines) if line.box is not None and suspect_id(line) is not None][:MAX_LINES]
-    if not todo:
+    suspects = [(i, token) for i, line in enumerate(lines)
+                if line.box is not None and (token := suspect_id(line)) is not None][:MAX_LINES]
+    if not suspects:
         return lines, 0
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     shake = motion_candidates(grey, 1)
     out, changed = list(lines), 0
-    for i in todo:
+    for i, token in suspects:
         line = lines[i]
         value = _agreed(recognize(view) for view in _views(image, line.box, shake))
         if value is None:
             continue
-        token = suspect_id(line)
         out[i] = replace(line, text=line.text[:token.start()] + value + line.text[token.end():],
                          confidence=REREAD_CONFIDENCE)
         changed += 1

@@ -129,6 +129,8 @@ def test_the_openvino_runtime_replaces_the_detection_and_recognition_sessions(de
 def _broken_openvino(monkeypatch):
     from pipeline.ocr import rapid
 
+    monkeypatch.setattr(rapid, "_TRIAL_VERDICTS", {})  # no verdict from an earlier engine in this process
+
     def refuse(*args, **kwargs):
         raise RuntimeError("Exception from src/inference/src/cpp/core.cpp: unsupported CPU")
 
