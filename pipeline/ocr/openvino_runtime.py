@@ -8,11 +8,16 @@ only if it reads a trial page faster than onnxruntime (``pipeline.ocr.rapid``): 
 ``OpenVinoSession(path, threads)`` compiles one ONNX model and is called like rapidocr's own sessions:
 ``session(batch) -> np.ndarray``. With ``ladder`` (the recogniser; the value is its minimum width) every input is
 zero-padded on the right to ``ladder_width(width, ladder)``, as rapidocr itself pads every batch narrower than its
-minimum width: the output has a few more timesteps, read over the padding. Why: the CPU plugin pays 20–40 ms for an
+minimum width: the output has a few more timesteps, read over the padding; and a batch with fewer crops than
+``full_batch(rung, batch_num, batch_width)`` (what ``pipeline.ocr.rapid.width_batches`` puts in a full batch of that
+width) is filled up with blank crops, whose rows are cut off the output. Why: the CPU plugin pays 20–40 ms for an
 input shape it has not cached (measured warm: 5 ms for a 1×160 batch), and a page's recognition batches come in
-nearly as many widths as batches; on the ladder most shapes repeat within the ``RUNTIME_CACHE_CAPACITY`` shapes kept
-(simulated over the 40 photos' 327 batches: 25 cold shapes instead of 204, for 7% more padded pixels; in paired runs
-of the whole pipeline 3–5% less OCR time per VAT invoice page).
+nearly as many shapes as batches; on the ladder, filled, most shapes repeat within the ``RUNTIME_CACHE_CAPACITY``
+shapes kept (simulated over the 40 photos' 327 batches: 25 cold widths instead of 204, for 7% more padded pixels;
+in paired runs of the whole pipeline 3–5% less OCR time per VAT invoice page). Filled, a page's batches come in
+about one shape per rung, whose oneDNN kernels all fit in ``PRIMITIVE_CACHE_CAPACITY``; with fewer kernels kept,
+batches that alternate between shapes re-create theirs (on an AMX CPU a 6×160 batch took 67 ms instead of 33 ms,
+and recognition 0.65 s per VAT photo against 0.41 s filled with the larger cache, in the same peak memory).
 
 Why not rapidocr's own OpenVINO session: it keeps the source model beside the compiled one and leaves the CPU
 plugin's caches at their defaults, which keep the compiled kernels and buffers of every input shape ever seen (a
@@ -31,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 RUNTIME_CACHE_CAPACITY = 32  # CPU plugin: compiled executors kept for this many input shapes (default 5000)
-PRIMITIVE_CACHE_CAPACITY = 16  # oneDNN kernels kept (default 1024); read from the environment when the plugin loads
+PRIMITIVE_CACHE_CAPACITY = 1024  # oneDNN kernels kept (its default); read from the environment when the plugin loads
 LADDER_STEP = 1.25  # recognition input widths are rounded up to a ladder of widths this far apart
 
 
@@ -44,6 +49,11 @@ def ladder_width(width: int, base: int) -> int:
     while rung < width:
         rung = math.ceil(rung * LADDER_STEP / 8) * 8
     return rung
+
+
+def full_batch(rung: int, batch_num: int, batch_width: int) -> int:
+    """How many crops of padded width ``rung`` a full recognition batch holds (at least one)."""
+    return max(1, min(batch_num, batch_width // rung))
 
 
 def _core():
@@ -84,11 +94,13 @@ class OpenVinoSession:
     model compiled when first needed.
     """
 
-    def __init__(self, path: Path, threads: int, square: int | None = None, ladder: int | None = None) -> None:
+    def __init__(self, path: Path, threads: int, square: int | None = None, ladder: int | None = None,
+                 batch: tuple[int, int] | None = None) -> None:
+        """``batch``: the recogniser's (``batch_num``, ``batch_width``), for filling batches (with ``ladder``)."""
         self._core = _core()
         self._core.set_property("CPU", {"INFERENCE_NUM_THREADS": str(threads),
                                         "CPU_RUNTIME_CACHE_CAPACITY": str(RUNTIME_CACHE_CAPACITY)})
-        self._path, self._square, self._ladder = path, square, ladder
+        self._path, self._square, self._ladder, self._batch = path, square, ladder, batch
         model = self._core.read_model(str(path))
         if square:
             model.reshape([1, 3, square, square])
@@ -99,9 +111,11 @@ class OpenVinoSession:
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         if self._ladder:
             n, c, h, w = batch.shape
-            padded = np.zeros((n, c, h, ladder_width(w, self._ladder)), dtype=np.float32)
-            padded[..., :w] = batch
-            return self._infer(self._request, padded)
+            rung = ladder_width(w, self._ladder)
+            rows = max(n, full_batch(rung, *self._batch)) if self._batch else n
+            padded = np.zeros((rows, c, h, rung), dtype=np.float32)
+            padded[:n, ..., :w] = batch
+            return self._infer(self._request, padded)[:n].copy() if rows > n else self._infer(self._request, padded)
         if not self._square:
             return self._infer(self._request, batch)
         n, _, h, w = batch.shape
@@ -118,4 +132,4 @@ class OpenVinoSession:
         return request.get_output_tensor().data.copy()
 
 
-__all__ = ["OpenVinoSession", "has_bf16", "resolve_runtime"]
+__all__ = ["OpenVinoSession", "full_batch", "has_bf16", "ladder_width", "resolve_runtime"]

@@ -271,7 +271,8 @@ def _openvino_sessions(paths: dict[str, Path], threads: int, settings: PipelineS
     square = -(-limit // 32) * 32 if settings.ocr_det_limit_type == "max" else None  # rapidocr's sizes: multiples of 32
     try:
         return (OpenVinoSession(paths["Det"], threads, square=square),
-                OpenVinoSession(paths["Rec"], threads, ladder=int(settings.ocr_rec_min_width)))
+                OpenVinoSession(paths["Rec"], threads, ladder=int(settings.ocr_rec_min_width),
+                                batch=(int(settings.ocr_rec_batch_num), int(settings.ocr_rec_batch_width))))
     except RuntimeError as exc:  # what OpenVINO raises when it cannot compile a model for this CPU
         if settings.ocr_runtime != "auto":
             raise BackendUnavailable(f"OCR backend 'rapidocr': OpenVINO cannot run the models here: {exc}") from None

@@ -13,7 +13,8 @@ central three quarters are used, in ``TILE`` px tiles), deepest first, at most `
 lengths ``MIN_LENGTH``–``MAX_LENGTH`` px.
 ``deconvolve(image, motion, noise=NOISE) -> uint8 image`` of the same shape (BGR or grey) with that blur undone;
 ``noise`` is the Wiener regularisation (higher: less ringing, less sharpening). ``deconvolve`` takes ~0.1 s per
-colour plane of a 3-megapixel photo (OpenCV's DFT).
+colour plane of a 3-megapixel photo (``scipy.fft`` in single precision on half the spectrum; measured on a
+2000×1500 photo against OpenCV's full complex DFT: 0.36 s instead of 0.64 s, 77 MB at the peak instead of 147).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy.fft import irfft2, rfft2
 
 MIN_LENGTH, MAX_LENGTH = 3, 14  # px: below 3 OCR copes; beyond ~14 the text is gone
 MAX_CANDIDATES = 3
@@ -83,9 +85,9 @@ def _mean_cepstrum(region: np.ndarray) -> np.ndarray | None:
 
 
 def _kernel_spectrum(motion: Motion, shape: tuple[int, int]) -> np.ndarray:
-    """The DFT (OpenCV's two-channel layout) of an anti-aliased line of ``motion.length`` px at ``motion.angle`` (a
-    horizontal line turned by bilinear interpolation, the usual model of straight camera shake), centred on the
-    origin (wrapped)."""
+    """The real-input DFT (``scipy.fft.rfft2``: the non-negative half of the x frequencies, complex64) of an
+    anti-aliased line of ``motion.length`` px at ``motion.angle`` (a horizontal line turned by bilinear
+    interpolation, the usual model of straight camera shake), centred on the origin (wrapped)."""
     length = max(1, int(round(motion.length)))
     size = length | 1  # odd, so the line has a centre pixel
     line = np.zeros((size, size), np.float32)
@@ -94,23 +96,26 @@ def _kernel_spectrum(motion: Motion, shape: tuple[int, int]) -> np.ndarray:
     line = cv2.warpAffine(line, cv2.getRotationMatrix2D(centre, -motion.angle, 1.0), (size, size))
     kernel = np.zeros(shape, np.float32)
     ys, xs = np.nonzero(line)
-    np.add.at(kernel, ((ys - size // 2) % shape[0], (xs - size // 2) % shape[1]), line[ys, xs])
-    return cv2.dft(kernel / kernel.sum(), flags=cv2.DFT_COMPLEX_OUTPUT)
+    np.add.at(kernel, ((ys - size // 2) % shape[0], (xs - size // 2) % shape[1]), line[ys, xs] / line.sum())
+    return rfft2(kernel)
 
 
 def deconvolve(image: np.ndarray, motion: Motion, noise: float = NOISE) -> np.ndarray:
     height, width = image.shape[:2]
-    # OpenCV's DFT is slow on sizes with large prime factors (a 794x1191 photo: 1.2 s a plane, 0.02 s padded)
+    # FFTs are slow on sizes with large prime factors (a 794x1191 photo: 1.2 s a plane, 0.02 s padded)
     shape = (cv2.getOptimalDFTSize(height), cv2.getOptimalDFTSize(width))
     h = _kernel_spectrum(motion, shape)
-    power = h[:, :, 0] ** 2 + h[:, :, 1] ** 2 + np.float32(noise)
-    wiener = np.dstack([h[:, :, 0] / power, -h[:, :, 1] / power])  # conj(H) / (|H|^2 + noise)
+    wiener = np.conj(h)
+    wiener /= h.real ** 2 + h.imag ** 2 + np.float32(noise)  # conj(H) / (|H|^2 + noise)
+    del h
     planes = image[:, :, None] if image.ndim == 2 else image
     out = np.empty(planes.shape, np.uint8)
     for c in range(planes.shape[2]):
         plane = cv2.copyMakeBorder(planes[:, :, c], 0, shape[0] - height, 0, shape[1] - width, cv2.BORDER_REFLECT)
-        spectrum = cv2.dft(plane.astype(np.float32), flags=cv2.DFT_COMPLEX_OUTPUT)
-        restored = cv2.idft(cv2.mulSpectrums(spectrum, wiener, 0), flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
+        spectrum = rfft2(plane.astype(np.float32))
+        spectrum *= wiener
+        restored = irfft2(spectrum, s=shape, overwrite_x=True)
+        del spectrum
         out[:, :, c] = np.clip(restored[:height, :width], 0, 255)
     return out[:, :, 0] if image.ndim == 2 else out
 

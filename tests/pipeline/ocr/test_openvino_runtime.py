@@ -117,6 +117,38 @@ def test_a_ladder_session_reads_a_line_as_the_plain_session_does():
     assert len(reading(plain)) >= 10 and reading(laddered) == reading(plain)
 
 
+def test_a_full_batch_holds_as_many_crops_of_a_width_as_the_batch_width_allows():
+    assert openvino_runtime.full_batch(160, 6, 1600) == 6
+    assert openvino_runtime.full_batch(400, 6, 1600) == 4
+    assert openvino_runtime.full_batch(504, 6, 1600) == 3
+    assert openvino_runtime.full_batch(2000, 6, 1600) == 1  # a line wider than the cap goes alone
+
+
+def test_a_short_batch_is_filled_with_blank_crops_that_are_cut_off_the_output():
+    """Filled to a full batch (fewer input shapes for the CPU plugin), the real rows read as they do alone."""
+    import cv2
+
+    from pipeline.ocr.rapid import MODEL_FILES, models_dir
+
+    pytest.importorskip("openvino")
+    path = models_dir() / MODEL_FILES["Rec"]
+    rows = []
+    for text in ("NO 33207675", "2025-06-12"):
+        line = np.full((48, 300, 3), 255, np.uint8)
+        cv2.putText(line, text, (8, 36), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2, cv2.LINE_AA)
+        rows.append((line.astype(np.float32).transpose(2, 0, 1) / 255 - 0.5) / 0.5)
+    batch = np.stack(rows)
+    seen = []
+    session = openvino_runtime.OpenVinoSession(path, threads=1, ladder=160, batch=(6, 1600))
+    infer = session._infer
+    session._infer = lambda request, padded: seen.append(padded.shape) or infer(request, padded)
+    filled = session(batch)
+    alone = openvino_runtime.OpenVinoSession(path, threads=1, ladder=160)(batch)
+    assert seen == [(5, 3, 48, 320)]  # 300 px is padded to the 320 rung, where five crops make a full batch
+    assert filled.shape == alone.shape and filled.shape[0] == 2
+    assert (filled.argmax(axis=2) == alone.argmax(axis=2)).all()
+
+
 def test_the_openvino_runtime_replaces_the_detection_and_recognition_sessions(detector_path):
     from pipeline.ocr.rapid import RapidOcrEngine
 
