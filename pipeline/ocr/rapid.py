@@ -25,7 +25,8 @@ OpenVINO took 24% less OCR time, on an Intel Xeon with AVX512-BF16 but no AMX 14
 ``benchmarks/RESULTS.md``). rapidocr always builds its onnxruntime sessions (they also give the recogniser its
 character list); the OpenVINO runtime then replaces the detection and recognition sessions (with ``auto``, if
 OpenVINO cannot compile them or is slower on the trial page, onnxruntime stays). After every page the freed heap is
-handed back to the OS (``release_free_memory``), so a long-lived worker does not keep its largest page's memory. With
+handed back to the OS, and large blocks are kept off the heap (``pipeline.ocr.heap``), so a long-lived worker
+does not keep its largest page's memory. With
 ``ocr_repair`` a recognised line holding a taxpayer ID that fails the USCC checks, or a date that is no date, is
 re-read from the recogniser's own probabilities (``pipeline.ocr.repair``); its confidence drops to the repair's odds,
 at most ``REPAIRED_CONFIDENCE``, so a repaired key field sends the claim to finance review.
@@ -33,8 +34,6 @@ at most ``REPAIRED_CONFIDENCE``, so a repaired key field sends the claim to fina
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import importlib.util
 import logging
 import threading
@@ -47,6 +46,7 @@ import numpy as np
 from pipeline.config import PipelineSettings
 from pipeline.errors import BackendUnavailable
 from pipeline.ocr.base import quad_to_box, register
+from pipeline.ocr.heap import keep_large_blocks_off_the_heap, release_free_memory
 from pipeline.ocr.openvino_runtime import OpenVinoSession, resolve_runtime
 from pipeline.ocr.repair import ClassMap, needs_repair, repair_line
 from pipeline.ocr.regions import cipher_rows, labelled_values, unneeded_label
@@ -247,23 +247,6 @@ def _layout_aware(detect_and_crop, skip_cipher: bool, recognizer: "_WidthBatched
     return detect
 
 
-def _malloc_trim():
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
-        return None
-
-
-_TRIM = _malloc_trim()
-
-
-def release_free_memory() -> None:
-    """Hand the heap pages freed by the last inference back to the OS. Without it a worker's resident memory
-    ratchets up to its largest page ever (measured: 800 MB resident after 68 images, 210 MB with it)."""
-    if _TRIM is not None:
-        _TRIM(0)
-
-
 def _openvino_sessions(paths: dict[str, Path], threads: int, settings: PipelineSettings):
     """The detection and recognition sessions on OpenVINO; ``None`` when it cannot compile them and the runtime
     was chosen by ``auto`` (onnxruntime serves instead), ``BackendUnavailable`` when it was asked for by name."""
@@ -296,6 +279,7 @@ class RapidOcrEngine:
         except ImportError as exc:
             raise BackendUnavailable(f"OCR backend 'rapidocr' cannot be imported: {exc}") from None
         threads = max(1, int(settings.ocr_threads))
+        keep_large_blocks_off_the_heap()
         params = {
             "Global.log_level": "warning",
             "Global.model_root_dir": str(folder),
