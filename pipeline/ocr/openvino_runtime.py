@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-RUNTIME_CACHE_CAPACITY = 32  # CPU plugin: compiled executors kept for this many input shapes (default 5000)
+RUNTIME_CACHE_CAPACITY = 16  # executors kept for this many input shapes (default 5000; 32 before batches were filled)
 PRIMITIVE_CACHE_CAPACITY = 1024  # oneDNN kernels kept (its default); read from the environment when the plugin loads
 LADDER_STEP = 1.25  # recognition input widths are rounded up to a ladder of widths this far apart
 
