@@ -31,7 +31,6 @@ def _libc_function(name: str):
 
 _TRIM = _libc_function("malloc_trim")
 _MALLOPT = _libc_function("mallopt")
-_fixed = False
 
 
 def release_free_memory() -> None:
@@ -42,10 +41,8 @@ def release_free_memory() -> None:
 
 
 def keep_large_blocks_off_the_heap() -> None:
-    global _fixed
-    if not _fixed and _MALLOPT is not None:
+    if _MALLOPT is not None:
         _MALLOPT(M_MMAP_THRESHOLD, MMAP_THRESHOLD)  # a fixed threshold also stops glibc from raising it
-        _fixed = True
 
 
 __all__ = ["MMAP_THRESHOLD", "keep_large_blocks_off_the_heap", "release_free_memory"]

@@ -115,7 +115,7 @@ class OpenVinoSession:
             rows = max(n, full_batch(rung, *self._batch)) if self._batch else n
             padded = np.zeros((rows, c, h, rung), dtype=np.float32)
             padded[:n, ..., :w] = batch
-            return self._infer(self._request, padded)[:n].copy() if rows > n else self._infer(self._request, padded)
+            return self._infer(self._request, padded, rows=n)
         if not self._square:
             return self._infer(self._request, batch)
         n, _, h, w = batch.shape
@@ -127,9 +127,10 @@ class OpenVinoSession:
         return self._infer(self._dynamic, batch)
 
     @staticmethod
-    def _infer(request, batch: np.ndarray) -> np.ndarray:
+    def _infer(request, batch: np.ndarray, rows: int | None = None) -> np.ndarray:
+        """The output (its first ``rows`` rows), copied: the request reuses its buffer on the next call."""
         request.infer([batch])
-        return request.get_output_tensor().data.copy()
+        return request.get_output_tensor().data[:rows].copy()
 
 
 __all__ = ["OpenVinoSession", "full_batch", "has_bf16", "ladder_width", "resolve_runtime"]

@@ -25,11 +25,11 @@ OpenVINO took 24% less OCR time, on an Intel Xeon with AVX512-BF16 but no AMX 14
 ``benchmarks/RESULTS.md``). rapidocr always builds its onnxruntime sessions (they also give the recogniser its
 character list); the OpenVINO runtime then replaces the detection and recognition sessions (with ``auto``, if
 OpenVINO cannot compile them or is slower on the trial page, onnxruntime stays). After every page the freed heap is
-handed back to the OS, and large blocks are kept off the heap (``pipeline.ocr.heap``), so a long-lived worker
-does not keep its largest page's memory. With
-``ocr_repair`` a recognised line holding a taxpayer ID that fails the USCC checks, or a date that is no date, is
-re-read from the recogniser's own probabilities (``pipeline.ocr.repair``); its confidence drops to the repair's odds,
-at most ``REPAIRED_CONFIDENCE``, so a repaired key field sends the claim to finance review.
+handed back to the OS, and large blocks are kept off the heap (``pipeline.ocr.heap``), so a long-lived worker does
+not keep its largest page's memory. With ``ocr_repair`` a recognised line holding a taxpayer ID that fails the USCC
+checks, or a date that is no date, is re-read from the recogniser's own probabilities (``pipeline.ocr.repair``); its
+confidence drops to the repair's odds, at most ``REPAIRED_CONFIDENCE``, so a repaired key field sends the claim to
+finance review.
 """
 
 from __future__ import annotations

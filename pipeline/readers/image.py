@@ -50,7 +50,7 @@ from pipeline.readers.imageio import decode_image
 from pipeline.readers.layout import reading_order
 from pipeline.readers.qr import decode_qr
 from pipeline.readers.quality import Quality, assess
-from pipeline.readers.reread import reread_ids, suspect_id
+from pipeline.readers.reread import reread_ids, suspect_lines
 from pipeline.text import normalize
 from pipeline.types import (
     FieldSource,
@@ -125,7 +125,7 @@ def read_image(doc: SourceDocument, settings: PipelineSettings | None = None, *,
             readable = _has_invoice_evidence(lines)
     if quality.problems and not result.qr_codes and not readable:
         raise UnreadableImage(_refusal(quality))
-    if cleanup and any(line.box is not None and suspect_id(line) is not None for line in lines):
+    if cleanup and suspect_lines(lines):
         t0 = time.perf_counter()
         lines, _ = reread_ids(cleaned.image, lines, get_engine(settings.ocr_backend, settings).recognize)
         result.timings["reread"] = time.perf_counter() - t0

@@ -45,8 +45,7 @@ DEBLUR_MARGIN = 64  # px of page around a line that is deconvolved with it (keep
 
 def reread_ids(image: np.ndarray, lines: list[TextLine],
                recognize: Callable[[np.ndarray], list[TextLine]]) -> tuple[list[TextLine], int]:
-    suspects = [(i, token) for i, line in enumerate(lines)
-                if line.box is not None and (token := suspect_id(line)) is not None][:MAX_LINES]
+    suspects = suspect_lines(lines)[:MAX_LINES]
     if not suspects:
         return lines, 0
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
@@ -79,6 +78,12 @@ def _agreed(readings: Iterator[list[TextLine]]) -> str | None:
         if invalid and invalid.most_common(1)[0][1] >= MIN_AGREEING:
             return None
     return None
+
+
+def suspect_lines(lines: list[TextLine]) -> list[tuple[int, re.Match[str]]]:
+    """(index, ``suspect_id``) of every line with a box and a suspect ID, in order."""
+    return [(i, token) for i, line in enumerate(lines)
+            if line.box is not None and (token := suspect_id(line)) is not None]
 
 
 def suspect_id(line: TextLine) -> re.Match[str] | None:
@@ -120,4 +125,4 @@ def _views(image: np.ndarray, box: tuple[float, float, float, float], shake: lis
         yield alone(deconvolve(region, motion)[inner[0]:inner[1], inner[2]:inner[3]])
 
 
-__all__ = ["MIN_AGREEING", "REREAD_CONFIDENCE", "SUSPECT_CONFIDENCE", "reread_ids", "suspect_id"]
+__all__ = ["MIN_AGREEING", "REREAD_CONFIDENCE", "SUSPECT_CONFIDENCE", "reread_ids", "suspect_id", "suspect_lines"]

@@ -141,7 +141,7 @@ def test_a_short_batch_is_filled_with_blank_crops_that_are_cut_off_the_output():
     seen = []
     session = openvino_runtime.OpenVinoSession(path, threads=1, ladder=160, batch=(6, 1600))
     infer = session._infer
-    session._infer = lambda request, padded: seen.append(padded.shape) or infer(request, padded)
+    session._infer = lambda request, padded, rows=None: seen.append(padded.shape) or infer(request, padded, rows)
     filled = session(batch)
     alone = openvino_runtime.OpenVinoSession(path, threads=1, ladder=160)(batch)
     assert seen == [(5, 3, 48, 320)]  # 300 px is padded to the 320 rung, where five crops make a full batch
